@@ -1,0 +1,27 @@
+"""The HTTP API: one blueprint per resource, errors in one place, docs served from the package."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import cases, errors, executions, ledger, lots, notifications, seizures, units
+from .auth import identify
+from .docs import register_docs
+
+BLUEPRINTS = (units.blp, lots.blp, cases.blp, seizures.blp, executions.blp, notifications.blp, ledger.blp)
+
+
+def init_app(app: Flask) -> Api:
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "The shared record of who holds which seizure on which lot, in rank order, "
+                                "with a signed, append-only ledger. Errors are RFC 9457 problem+json."},
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    })
+    api = Api(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.before_request(identify)
+    errors.register(app)
+    register_docs(app)
+    return api

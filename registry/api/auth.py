@@ -1,0 +1,78 @@
+"""Bearer-token authentication, the role table of SPEC §2, and slowing down token guessing."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from functools import wraps
+from typing import Any, Callable
+
+from flask import current_app, g, request
+
+from ..db import get_session
+from ..models import Unit
+from ..rules import DomainError
+from ..services.units import authenticate
+
+PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
+READERS = ("court", "police", "auditor", "admin")
+
+
+class FailureWindow:
+    """Failed authentications per client in the last minute, per process; past the limit a client waits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._seen.setdefault(client, deque())
+        while times and times[0] < now - 60:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str, limit: int) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= limit
+
+    def fail(self, client: str) -> None:
+        with self._lock:
+            self._recent(client, time.monotonic()).append(time.monotonic())
+            if len(self._seen) > 10_000:  # bound memory under a spray of addresses
+                self._seen.pop(next(iter(self._seen)))
+
+
+failures = FailureWindow()
+
+
+def identify() -> None:
+    """before_request: every API path but the docs needs a valid token."""
+    if not request.path.startswith("/api/v1") or request.path.startswith(PUBLIC_PATHS):
+        return
+    client = request.remote_addr or "?"
+    if failures.blocked(client, current_app.config["AUTH_FAILURES_PER_MINUTE"]):
+        raise DomainError("rate_limited", "too many failed authentications; wait a minute")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    unit = authenticate(get_session(), token.strip()) if scheme.lower() == "bearer" else None
+    if unit is None:
+        failures.fail(client)
+        raise DomainError("unauthenticated", "a valid bearer token is required")
+    g.unit = unit
+
+
+def current_unit() -> Unit:
+    return g.unit
+
+
+def allow(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse (403) units of any other kind before the view runs."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if g.unit.kind not in kinds:
+                raise DomainError("forbidden", f"a {g.unit.kind} unit may not do this")
+            return view(*args, **kwargs)
+        guarded.__allowed_kinds__ = kinds  # type: ignore[attr-defined]
+        return guarded
+    return decorate

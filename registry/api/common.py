@@ -1,0 +1,47 @@
+"""What every write view shares: Idempotency-Key handling and one response shape."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, TypeVar
+
+from flask import Response, json, request
+from marshmallow import Schema
+
+from ..rules import DomainError
+from ..services.tx import Idempotency, Replayed
+
+T = TypeVar("T")
+
+
+def _fingerprint() -> str:
+    body = request.get_data(cache=True)
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+
+
+def respond(body: Any, status: int) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def perform(command: Callable[[Idempotency | None], T], present: Callable[[T], Any], schema: Schema,
+            status: int = 201) -> Response:
+    """Run a write, honouring Idempotency-Key: a retry with the same body gets the first response."""
+    rendered: list[tuple[int, Any]] = []
+
+    def render(result: T) -> tuple[int, Any]:  # inside the transaction when a key is given; once either way
+        if not rendered:
+            rendered.append((status, schema.dump(present(result))))
+        return rendered[0]
+
+    key = request.headers.get("Idempotency-Key")
+    idem = None
+    if key is not None:
+        if not 1 <= len(key) <= 200:
+            raise DomainError("validation_error", "bad Idempotency-Key",
+                              errors={"Idempotency-Key": ["1 to 200 characters"]})
+        idem = Idempotency(key, _fingerprint(), render)
+    try:
+        result = command(idem)
+    except Replayed as replay:
+        return respond(replay.body, replay.status)
+    status_code, body = render(result)
+    return respond(body, status_code)

@@ -1,0 +1,87 @@
+"""The one place where errors become HTTP: RFC 9457 problem+json with a stable `code`."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..rules import DomainError
+
+log = logging.getLogger("registry.errors")
+
+STATUS_BY_CODE = {
+    "unauthenticated": 401, "forbidden": 403, "not_found": 404, "validation_error": 422,
+    "term_too_long": 422, "term_not_extended": 422, "weights_do_not_sum": 422, "idempotency_key_reused": 422,
+    "unit_exists": 409, "case_number_taken": 409, "rate_limited": 429, "unavailable": 503,
+}
+CODE_BY_STATUS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                  405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+                  422: "validation_error", 429: "rate_limited", 503: "unavailable"}
+TITLES = {"conflict": "The request conflicts with the registry's state"}
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
+    body = {"type": f"tag:seizure-registry,2026:problem:{code}", "title": TITLES.get(code, code.replace("_", " ")),
+            "status": status, "detail": detail, "code": code, **extra}
+    if "request_id" in g:
+        body["request_id"] = g.request_id
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def domain_error(error: DomainError) -> Response:
+    status = STATUS_BY_CODE.get(error.code, 409)
+    extra: dict[str, Any] = {}
+    if error.errors or status == 422:
+        extra["errors"] = error.errors or {}
+    if error.conflicts:
+        extra["conflicts"] = [c.as_dict() for c in error.conflicts]
+    return problem(status, error.code, error.detail, **extra)
+
+
+def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = CODE_BY_STATUS.get(status, "http_error")
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if messages:  # webargs puts field errors under the location ("json", "query", ...)
+        errors = {field: msgs for location in messages.values() for field, msgs in _flat(location).items()}
+        return problem(status, code, "the request is not valid", errors=errors)
+    response = problem(status, code, error.description or code)
+    for header, value in (error.get_headers() if status in (405, 429) else []):
+        if header.lower() in ("allow", "retry-after"):
+            response.headers[header] = value
+    return response
+
+
+def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested marshmallow messages as dotted field paths: {"lots.3.weight_t": ["…"]}."""
+    if isinstance(messages, list):
+        return {prefix or "_schema": [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flat(value, path))
+    return flat
+
+
+def database_busy(error: OperationalError) -> Response:
+    if "locked" in str(error.orig) or "busy" in str(error.orig):
+        response = problem(503, "unavailable", "the database is busy; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
+    return unexpected(error)
+
+
+def unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    return problem(500, "internal_error", "an internal error occurred; quote the request id to the operator")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_busy)
+    app.register_error_handler(Exception, unexpected)

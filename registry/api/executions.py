@@ -1,0 +1,54 @@
+"""Disposal: check which lots a case may take, then take them all or none."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_smorest import Blueprint
+
+from ..db import get_session
+from ..services import executions as execution_service
+from .auth import READERS, allow, current_unit
+from .common import perform
+from .schemas import CheckIn, CheckOut, ExecuteIn, ExecutionOut
+
+blp = Blueprint("executions", __name__, url_prefix="/api/v1/executions",
+                description="Delivery, auction, sale and offset")
+
+
+@blp.post("/check")
+@allow(*READERS)
+@blp.arguments(CheckIn)
+@blp.response(200, CheckOut)
+def check(args):
+    """Per lot: clear for the case, or every conflict and who holds it. Changes nothing."""
+    checks = execution_service.check(get_session(), args["case_id"], args.get("lot_ids"), args.get("card_nos"),
+                                     args.get("custodian"), "override_document_no" in args)
+    clear = [c for c in checks if c.clear]
+    return {"clear": len(clear) == len(checks),
+            "lots": [{"lot_id": c.lot_id, "card_no": c.card_no, "weight_t": c.weight_t, "clear": c.clear,
+                      "conflicts": [x.as_dict() for x in c.conflicts]} for c in checks],
+            "total_weight_t": sum((c.weight_t for c in clear), Decimal("0"))}
+
+
+def _present(result: execution_service.ExecutionResult) -> dict:
+    e = result.execution
+    voided: dict[int, list[int]] = {}
+    for lot_id, seizure_id in result.voided:
+        voided.setdefault(lot_id, []).append(seizure_id)
+    return {"id": e.id, "case_id": e.case_id, "kind": e.kind, "document_no": e.document_no,
+            "recipient": e.recipient, "override_document_no": e.override_document_no, "at": e.at,
+            "total_weight_t": e.total_weight_t,
+            "lots": [{"lot_id": lot.id, "card_no": lot.card_no, "weight_t": lot.weight_t,
+                      "voided": voided.get(lot.id, [])} for lot in result.lots]}
+
+
+@blp.post("")
+@allow("court")
+@blp.arguments(ExecuteIn)
+@blp.response(201, ExecutionOut)
+def execute(args):
+    """Dispose of every listed lot for the case or of none (409 naming each blocking lot and its holder)."""
+    session = get_session()
+    return perform(lambda idem: execution_service.execute(
+        session, current_unit().code, args["case_id"], args["kind"], args["document_no"], args["lot_ids"],
+        args["recipient"], args["override_document_no"], idem), _present, ExecutionOut())

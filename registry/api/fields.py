@@ -1,0 +1,54 @@
+"""Marshmallow fields for the registry's value types: exact weights, Beijing dates, clean text."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+WEIGHT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Weight(fields.Field):
+    """Tonnes as a decimal string with at most 4 decimals ("2.0312"); numbers are refused, never rounded."""
+
+    def _serialize(self, value: Decimal | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else f"{value:.4f}"
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str):
+            raise ValidationError("must be a decimal string such as \"2.0312\", not a JSON number")
+        if not WEIGHT.match(value):
+            raise ValidationError("must be a positive decimal with at most 4 decimals, e.g. \"2.0312\"")
+        weight = Decimal(value)
+        if weight <= 0:
+            raise ValidationError("must be greater than zero")
+        return weight
+
+
+def Text(max_length: int = 200, required: bool = True, **kwargs: Any) -> fields.String:
+    """Any Unicode text without control characters, trimmed length 1..max_length."""
+    checks = [validate.Length(min=1 if required else 0, max=max_length),
+              validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", error="must not contain control characters")]
+    return fields.String(required=required, validate=checks, **kwargs)
+
+
+def Code(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,63}$",
+                                                  error="upper-case letters, digits, - and _ (at most 64)"),
+                         **kwargs)
+
+
+def Id(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62), **kwargs)
+
+
+def IdList(max_items: int = 1000, **kwargs: Any) -> fields.List:
+    return fields.List(Id(), validate=[validate.Length(min=1, max=max_items), _unique], **kwargs)
+
+
+def _unique(values: list[Any]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("must not repeat an item")

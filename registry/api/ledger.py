@@ -1,0 +1,88 @@
+"""The ledger as an auditor reads it: signed checkpoint, verifier key, entries, Merkle proofs."""
+from __future__ import annotations
+
+from flask import Response, current_app, stream_with_context
+from flask_smorest import Blueprint
+
+from ledger import merkle
+
+from ..db import get_session
+from ..rules import DomainError
+from ..services import ledger_log
+from .auth import READERS, allow
+from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut
+
+blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The signed, append-only ledger")
+MAX_ENTRIES_PER_REQUEST = 100_000
+
+
+def _out_of_range(field: str, message: str) -> DomainError:
+    return DomainError("validation_error", message, errors={field: [message]})
+
+
+@blp.get("/checkpoint")
+@allow(*READERS)
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+def checkpoint():
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note); covers every committed entry."""
+    note = ledger_log.current_checkpoint(get_session(), current_app.extensions["registry.signer"])
+    return Response(note, mimetype="text/plain; charset=utf-8")
+
+
+@blp.get("/key")
+@allow(*READERS)
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+def key():
+    """The verifier key that checkpoints are signed with (C2SP note verifier key)."""
+    return Response(current_app.extensions["registry.verifier_key"] + "\n", mimetype="text/plain; charset=utf-8")
+
+
+@blp.get("/entries")
+@allow(*READERS)
+@blp.arguments(EntriesArgs, location="query")
+@blp.response(200, {"type": "string"}, content_type="application/jsonl")
+def entries(args):
+    """Entries [start, end) as JSON Lines: each line exactly the bytes that were hashed."""
+    session = get_session()
+    size = ledger_log.ledger_size(session)
+    start, end = args["start"], args.get("end", min(args["start"] + 10_000, size))
+    if end > size or start > end:
+        raise _out_of_range("end", f"need start <= end <= {size} (the ledger size)")
+    if end - start > MAX_ENTRIES_PER_REQUEST:
+        raise _out_of_range("end", f"at most {MAX_ENTRIES_PER_REQUEST} entries per request")
+
+    def lines():
+        for first in range(start, end, 5_000):
+            for body in ledger_log.entries(session, first, min(first + 5_000, end)):
+                yield body + b"\n"
+    return Response(stream_with_context(lines()), mimetype="application/jsonl")
+
+
+@blp.get("/proof/inclusion")
+@allow(*READERS)
+@blp.arguments(InclusionArgs, location="query")
+@blp.response(200, InclusionOut)
+def inclusion(args):
+    """RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries."""
+    session = get_session()
+    index, size = args["index"], args["size"]
+    if size > ledger_log.ledger_size(session) or index >= size:
+        raise _out_of_range("size", "need index < size <= the ledger size")
+    fetch = ledger_log.fetch_nodes(session)
+    leaf = fetch([(0, index)])[(0, index)]
+    proof = merkle.inclusion_proof(index, size, fetch)
+    return {"index": index, "size": size, "leaf_hash": leaf.hex(), "hashes": [h.hex() for h in proof]}
+
+
+@blp.get("/proof/consistency")
+@allow(*READERS)
+@blp.arguments(ConsistencyArgs, location="query")
+@blp.response(200, ConsistencyOut)
+def consistency(args):
+    """RFC 9162 consistency proof between the trees of the first `old` and `new` entries."""
+    session = get_session()
+    old, new = args["old"], args["new"]
+    if new > ledger_log.ledger_size(session) or old > new:
+        raise _out_of_range("new", "need old <= new <= the ledger size")
+    proof = merkle.consistency_proof(old, new, ledger_log.fetch_nodes(session))
+    return {"old": old, "new": new, "hashes": [h.hex() for h in proof]}

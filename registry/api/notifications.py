@@ -1,0 +1,38 @@
+"""Notifications for the caller's unit: its seizures queued, promoted, expired, voided or expiring."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_smorest import Blueprint
+
+from ..db import get_session
+from ..rules import DomainError
+from ..services.ledger_log import ledger_time
+from ..services.notifications import notifications
+from ..services.tx import read_now
+from .auth import allow, current_unit
+from .schemas import NotificationArgs, NotificationPage
+
+blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
+                description="What happened to the caller's seizures")
+
+
+def _cursor(after: str | None) -> str | None:
+    if after is None or "~" in after:
+        return after
+    try:  # an instant: everything strictly after it
+        return ledger_time(datetime.fromisoformat(after.replace("Z", "+00:00"))) + "~~"
+    except ValueError:
+        raise DomainError("validation_error", "bad `after`", errors={"after": ["a notification id or an instant"]})
+
+
+@blp.get("")
+@allow("court", "police")
+@blp.arguments(NotificationArgs, location="query")
+@blp.response(200, NotificationPage)
+def list_notifications(args):
+    """Oldest first; pass the last id seen as `after` to get only newer ones."""
+    session = get_session()
+    items, cursor = notifications(session, current_unit().code, read_now(session), _cursor(args.get("after")),
+                                  args["limit"])
+    return {"items": items, "next": cursor}

@@ -1,0 +1,405 @@
+"""Request and response shapes (SPEC §5); the OpenAPI document is generated from these."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
+
+from ..rules import PROPERTY_CLASSES
+from .fields import Code, Id, IdList, Text, Weight
+
+UNIT_KINDS = ("court", "police", "auditor", "admin")
+CASE_KINDS = ("preservation", "execution", "criminal")
+SEIZURE_KINDS = ("seal", "distrain", "freeze")
+EXECUTION_KINDS = ("delivery", "auction", "sale", "offset")
+TRANSFER_MODES = ("elevate", "designate", "assist", "takeover")
+LOT_STATUSES = ("free", "seized", "disposed", "split")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Page(Schema):
+    next = fields.String(allow_none=True, metadata={"description": "cursor for the next page, or null"})
+
+
+class PageArgs(Strict):
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+# -- units ---------------------------------------------------------------------------------------------------
+class UnitIn(Strict):
+    code = Code(required=True)
+    name = Text(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
+    parent = Code(load_default=None, allow_none=True)
+
+
+class UnitOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    parent = fields.String(attribute="parent_code", allow_none=True)
+
+
+class UnitCreated(UnitOut):
+    token = fields.String(metadata={"description": "the unit's first bearer token; shown only once"})
+    token_id = fields.String()
+
+
+class UnitList(Page):
+    items = fields.List(fields.Nested(UnitOut))
+
+
+# -- lots ----------------------------------------------------------------------------------------------------
+class LotIn(Strict):
+    card_no = Text(100)
+    custodian = Text()
+    commodity = Text()
+    weight_t = Weight(required=True)
+    location = Text(required=False, load_default="")
+    owner = Text(required=False, load_default="")
+    property_class = fields.String(load_default="movable", validate=validate.OneOf(PROPERTY_CLASSES))
+
+
+class LotsIn(Strict):
+    lots = fields.List(fields.Nested(LotIn), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class LotOut(Schema):
+    id = fields.Integer()
+    card_no = fields.String()
+    commodity = fields.String()
+    weight_t = Weight()
+    location = fields.String()
+    custodian = fields.String()
+    owner = fields.String()
+    property_class = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"enum": list(LOT_STATUSES)})
+    flags = fields.List(fields.String(), metadata={"description": "criminal_civil, objection, expiring"})
+
+
+class LotsOut(Schema):
+    lots = fields.List(fields.Nested(LotOut))
+
+
+class LotPage(Page):
+    items = fields.List(fields.Nested(LotOut))
+
+
+class LotSearchArgs(PageArgs):
+    card_no = fields.String(validate=validate.Length(max=100))
+    custodian = fields.String(validate=validate.Length(max=200))
+    owner = fields.String(validate=validate.Length(max=200))
+    location = fields.String(validate=validate.Length(max=200))
+    status = fields.String(validate=validate.OneOf(LOT_STATUSES))
+    case_id = Id()
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "card numbers within one edit (a typo) of this one"})
+
+
+class AsOfArgs(Strict):
+    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 instant; past or future"})
+
+
+class QueueEntry(Schema):
+    seizure_id = fields.Integer()
+    case_id = fields.Integer()
+    case_number = fields.String()
+    unit = fields.String(metadata={"description": "acting unit of the case"})
+    kind = fields.String()
+    document_no = fields.String()
+    rank = fields.Integer(allow_none=True)
+    status = fields.String()
+    registered_at = fields.AwareDateTime()
+    effective_from = fields.AwareDateTime(allow_none=True)
+    term_end = fields.Date(allow_none=True, metadata={"description": "last day (Beijing); null while queued"})
+    term_days = fields.Integer()
+    ended_at = fields.AwareDateTime(allow_none=True)
+
+
+class Disposer(Schema):
+    case_id = fields.Integer()
+    unit = fields.String()
+
+
+class LotDetail(LotOut):
+    as_of = fields.AwareDateTime()
+    seizures = fields.List(fields.Nested(QueueEntry))
+    history = fields.List(fields.Nested(QueueEntry))
+    disposer = fields.Nested(Disposer, allow_none=True)
+    children = fields.List(fields.Integer())
+    objections = fields.List(fields.Integer(), metadata={"description": "pending objection ids"})
+
+
+class SplitPart(Strict):
+    card_no = Text(100)
+    weight_t = Weight(required=True)
+    location = Text(required=False)
+
+
+class SplitIn(Strict):
+    parts = fields.List(fields.Nested(SplitPart), required=True, validate=validate.Length(min=2, max=1000))
+    document_no = Text()
+
+
+class DisposalTransferIn(Strict):
+    to_case_id = Id(required=True)
+    document_no = Text()
+
+
+class DisposalTransferOut(Schema):
+    id = fields.Integer()
+    lot_id = fields.Integer()
+    from_case_id = fields.Integer()
+    to_case_id = fields.Integer()
+    document_no = fields.String()
+    at = fields.AwareDateTime()
+
+
+class ObjectionIn(Strict):
+    document_no = Text()
+    claimant = Text(required=False, load_default="")
+
+
+class LiftIn(Strict):
+    document_no = Text()
+
+
+class ObjectionOut(Schema):
+    id = fields.Integer()
+    lot_id = fields.Integer()
+    unit = fields.String(attribute="unit_code")
+    claimant = fields.String()
+    document_no = fields.String()
+    filed_at = fields.AwareDateTime()
+    lifted_at = fields.AwareDateTime(allow_none=True)
+
+
+# -- cases ---------------------------------------------------------------------------------------------------
+class CaseIn(Strict):
+    number = Text()
+    kind = fields.String(required=True, validate=validate.OneOf(CASE_KINDS))
+    applicant = Text(required=False, load_default="")
+    respondent = Text(required=False, load_default="")
+
+
+class TransferOut(Schema):
+    mode = fields.String()
+    from_unit = fields.String()
+    to_unit = fields.String(allow_none=True)
+    document_no = fields.String()
+    at = fields.AwareDateTime()
+
+
+class CaseOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    kind = fields.String()
+    applicant = fields.String()
+    respondent = fields.String()
+    owner_unit = fields.String()
+    acting_unit = fields.String()
+    assisting_units = fields.List(fields.String())
+    previous_number = fields.String(allow_none=True)
+    opened_at = fields.AwareDateTime()
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+class CasePage(Page):
+    items = fields.List(fields.Nested(CaseOut))
+
+
+class CaseSearchArgs(PageArgs):
+    number = fields.String(validate=validate.Length(max=200))
+
+
+class CaseTransferIn(Strict):
+    mode = fields.String(required=True, validate=validate.OneOf(TRANSFER_MODES))
+    to_unit = Code(required=True)
+    document_no = Text()
+
+
+class ConvertIn(Strict):
+    number = Text()
+    document_no = Text()
+
+
+# -- seizures ------------------------------------------------------------------------------------------------
+class SeizeIn(Strict):
+    case_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(SEIZURE_KINDS))
+    document_no = Text()
+    served_at = fields.AwareDateTime(required=True)
+    term_end = fields.Date(load_default=None, allow_none=True,
+                           metadata={"description": "last day (Beijing); default the statutory maximum"})
+    lot_ids = IdList(required=True)
+
+
+class SeizureLot(Schema):
+    lot_id = fields.Integer()
+    card_no = fields.String()
+    rank = fields.Integer(allow_none=True)
+    status = fields.String()
+    effective_from = fields.AwareDateTime(allow_none=True)
+    term_end = fields.Date(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+
+
+class SeizureOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    unit = fields.String()
+    kind = fields.String()
+    document_no = fields.String()
+    served_at = fields.AwareDateTime()
+    recorded_at = fields.AwareDateTime()
+    term_end = fields.Date(allow_none=True)
+    lots = fields.List(fields.Nested(SeizureLot))
+
+
+class RenewIn(Strict):
+    term_end = fields.Date(required=True)
+    document_no = Text()
+    lot_ids = IdList(load_default=None)
+
+
+class ReleaseIn(Strict):
+    document_no = Text()
+    reason = Text(1000)
+    lot_ids = IdList(load_default=None)
+
+
+class Promoted(Schema):
+    lot_id = fields.Integer()
+    seizure_id = fields.Integer()
+    case_id = fields.Integer()
+
+
+class ReleaseOut(Schema):
+    seizure = fields.Nested(SeizureOut)
+    promoted = fields.List(fields.Nested(Promoted))
+
+
+# -- executions ----------------------------------------------------------------------------------------------
+class CheckIn(Strict):
+    case_id = Id(required=True)
+    lot_ids = IdList()
+    card_nos = fields.List(Text(100), validate=validate.Length(min=1, max=1000))
+    custodian = Text(required=False)
+    override_document_no = Text(required=False)
+
+    @validates_schema
+    def one_way_to_name_lots(self, data, **kwargs):
+        if ("lot_ids" in data) == ("card_nos" in data):
+            raise ValidationError("give lot_ids, or card_nos with custodian", "lot_ids")
+        if "card_nos" in data and "custodian" not in data:
+            raise ValidationError("card_nos need the custodian", "custodian")
+
+
+class ConflictOut(Schema):
+    lot_id = fields.Integer(allow_none=True)
+    card_no = fields.String(allow_none=True)
+    code = fields.String()
+    holder_case_id = fields.Integer(allow_none=True)
+    holder_case_number = fields.String(allow_none=True)
+    holder_unit = fields.String(allow_none=True)
+    detail = fields.String()
+
+
+class CheckLot(Schema):
+    lot_id = fields.Integer(allow_none=True)
+    card_no = fields.String()
+    weight_t = Weight(allow_none=True)
+    clear = fields.Boolean()
+    conflicts = fields.List(fields.Nested(ConflictOut))
+
+
+class CheckOut(Schema):
+    clear = fields.Boolean()
+    lots = fields.List(fields.Nested(CheckLot))
+    total_weight_t = Weight(metadata={"description": "total of the clear lots"})
+
+
+class ExecuteIn(Strict):
+    case_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(EXECUTION_KINDS))
+    document_no = Text()
+    lot_ids = IdList(required=True)
+    recipient = Text()
+    override_document_no = Text(required=False, load_default=None)
+
+
+class ExecutedLot(Schema):
+    lot_id = fields.Integer()
+    card_no = fields.String()
+    weight_t = Weight()
+    voided = fields.List(fields.Integer(), metadata={"description": "seizures voided on this lot"})
+
+
+class ExecutionOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    kind = fields.String()
+    document_no = fields.String()
+    recipient = fields.String()
+    override_document_no = fields.String(allow_none=True)
+    at = fields.AwareDateTime()
+    lots = fields.List(fields.Nested(ExecutedLot))
+    total_weight_t = Weight()
+
+
+# -- notifications -------------------------------------------------------------------------------------------
+class NotificationArgs(PageArgs):
+    after = fields.String(validate=validate.Length(max=200),
+                          metadata={"description": "a notification id (or an RFC 3339 instant) already seen"})
+
+
+class NotificationOut(Schema):
+    id = fields.String()
+    type = fields.String(metadata={"enum": ["queued", "effective", "expired", "voided", "expiring"]})
+    at = fields.AwareDateTime()
+    lot_id = fields.Integer()
+    card_no = fields.String()
+    seizure_id = fields.Integer()
+    case_id = fields.Integer()
+    case_number = fields.String(allow_none=True)
+    term_end = fields.Date(allow_none=True)
+    behind_case_id = fields.Integer(allow_none=True)
+    behind_case_number = fields.String(allow_none=True)
+    behind_unit = fields.String(allow_none=True)
+
+
+class NotificationPage(Page):
+    items = fields.List(fields.Nested(NotificationOut))
+
+
+# -- ledger --------------------------------------------------------------------------------------------------
+class EntriesArgs(Strict):
+    start = fields.Integer(required=True, validate=validate.Range(min=0))
+    end = fields.Integer(validate=validate.Range(min=0))
+
+
+class InclusionArgs(Strict):
+    index = fields.Integer(required=True, validate=validate.Range(min=0))
+    size = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ConsistencyArgs(Strict):
+    old = fields.Integer(required=True, validate=validate.Range(min=1))
+    new = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class InclusionOut(Schema):
+    index = fields.Integer()
+    size = fields.Integer()
+    leaf_hash = fields.String()
+    hashes = fields.List(fields.String())
+
+
+class ConsistencyOut(Schema):
+    old = fields.Integer()
+    new = fields.Integer()
+    hashes = fields.List(fields.String())

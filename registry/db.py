@@ -1,0 +1,84 @@
+"""Engine and one session per request.
+
+Reads on PostgreSQL run in REPEATABLE READ so a view built from several queries sees one snapshot. Writes
+must start with the ledger-head lock as their first statement, in READ COMMITTED on PostgreSQL (so the lock,
+once granted, sees everything committed before it) and as BEGIN IMMEDIATE on SQLite (so two writers never
+both hold a read snapshot and deadlock on upgrade).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, isolation_level="REPEATABLE READ", pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def write_options(session: Session) -> dict[str, str]:
+    name = session.get_bind().dialect.name
+    return {"sqlite_begin": "BEGIN IMMEDIATE"} if name == "sqlite" else {"isolation_level": "READ COMMITTED"}
+
+
+def begin_write(session: Session) -> None:
+    """End any read transaction and start a write one whose first statement will be the head lock."""
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options=write_options(session))
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask, url: str) -> Database:
+    database = Database(url)
+    app.extensions["registry.db"] = database
+    app.teardown_appcontext(close_session)
+    return database
+
+
+def database() -> Database:
+    return current_app.extensions["registry.db"]
+
+
+def get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,58 @@
+"""Request ids, one structured log line per request, security headers, and the health check."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import text
+
+from .db import get_session
+
+log = logging.getLogger("registry.requests")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+API_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+               "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'")
+
+
+def _start() -> None:
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    for header, value in API_HEADERS.items():
+        response.headers.setdefault(header, value)
+    if request.path.startswith("/api/v1/docs"):
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    unit = g.get("unit")
+    log.info(json.dumps({"request_id": g.get("request_id"), "method": request.method, "path": request.path,
+                         "status": response.status_code, "unit": unit.code if unit is not None else None,
+                         "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)},
+                        ensure_ascii=False))
+    return response
+
+
+def healthz():
+    """Liveness and readiness: the database answers and the ledger key is loaded."""
+    checks = {"database": "ok", "ledger_key": "ok" if "registry.signer" in current_app.extensions else "missing"}
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception:  # readiness reports, it does not raise
+        checks["database"] = "unreachable"
+    healthy = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.add_url_rule("/healthz", "healthz", healthz)

@@ -1,0 +1,41 @@
+"""Calendar rules for seizure terms: Beijing dates, statutory maxima, and the instant a term ends."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+MAX_TERM_YEARS = {"movable": 2, "real_estate": 3, "deposit": 1}
+PROPERTY_CLASSES = tuple(MAX_TERM_YEARS)
+EXPIRING_WINDOW = timedelta(days=30)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def beijing_date(instant: datetime) -> date:
+    """The calendar date in Beijing at an instant."""
+    return instant.astimezone(BEIJING).date()
+
+
+def end_of_term(term_end: date) -> datetime:
+    """A term ends at 24:00 Beijing time on its last day, i.e. 00:00 of the next day."""
+    return datetime.combine(term_end + timedelta(days=1), time(0), BEIJING).astimezone(timezone.utc)
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def max_term_end(start: date, property_class: str) -> date:
+    """The last day of a statutory maximum term starting on `start` (a 2-year term from 10 Jan ends 9 Jan)."""
+    return add_years(start, MAX_TERM_YEARS[property_class]) - timedelta(days=1)
+
+
+def term_days(start: date, last_day: date) -> int:
+    return (last_day - start).days + 1
+
+
+def term_end_from(start: date, days: int, property_class: str) -> date:
+    """The last day of a term of `days` days starting on `start`, never beyond the statutory maximum."""
+    return min(start + timedelta(days=days - 1), max_term_end(start, property_class))

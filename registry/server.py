@@ -1,0 +1,25 @@
+"""Run the app under gunicorn (sync workers: the stack's fastest here once a database is involved)."""
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class Server(BaseApplication):
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+        return create_app()
+
+
+def run(host: str, port: int, workers: int) -> None:
+    Server({"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync", "graceful_timeout": 30,
+            "accesslog": None, "errorlog": "-", "loglevel": "info"}).run()

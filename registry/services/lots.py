@@ -1,0 +1,207 @@
+"""Registering, splitting and searching lots; disposal-right transfers and objections."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from ..models import CardKey, DisposalTransfer, Hold, Lot, Objection
+from ..rules import Conflict, DomainError, decisions, lot_status, queue_at
+from .cards import deletion_keys, within_one_edit
+from .facts import lot_facts, not_found, one_case
+from .ledger_log import ledger_time
+from .tx import Tx, run_write
+
+LOT_FIELDS = ("card_no", "custodian", "commodity", "weight_t", "location", "owner", "property_class")
+
+
+def lot_record(lot: dict[str, Any]) -> dict[str, Any]:
+    """A lot as the ledger carries it: every field, weights as exact decimal strings."""
+    return {**{f: lot[f] for f in LOT_FIELDS}, "weight_t": f"{Decimal(lot['weight_t']):.4f}",
+            "id": lot["id"], "parent_id": lot.get("parent_id")}
+
+
+def _clashes(session: Session, lots: list[dict[str, Any]]) -> list[Conflict]:
+    keys = [(lot["custodian"], lot["card_no"]) for lot in lots]
+    taken = {(c, n): i for c, n, i in session.execute(
+        select(Lot.custodian, Lot.card_no, Lot.id).where(tuple_(Lot.custodian, Lot.card_no).in_(keys)))}
+    seen: set[tuple[str, str]] = set()
+    clashes = []
+    for key in keys:
+        if key in taken or key in seen:
+            clashes.append(Conflict(taken.get(key), key[1], "card_no_taken",
+                                    detail=f"card number {key[1]} is already registered at {key[0]}"))
+        seen.add(key)
+    return clashes
+
+
+def _insert_lots(tx: Tx, lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [{**lot, "registered_at": tx.now} for lot in lots]
+    ids = tx.session.scalars(insert(Lot).returning(Lot.id, sort_by_parameter_order=True), rows).all()
+    created = [{**row, "id": lot_id} for row, lot_id in zip(rows, ids)]
+    keys = [{"key": k, "lot_id": lot["id"]} for lot in created for k in deletion_keys(lot["card_no"])]
+    tx.session.execute(insert(CardKey), keys)
+    return created
+
+
+def register_lots(session: Session, actor: str, lots: list[dict[str, Any]], idem=None) -> list[int]:
+    """Register every lot or none; a card number may appear once per custodian."""
+    def work(tx: Tx) -> list[int]:
+        clashes = _clashes(session, lots)
+        if clashes:
+            raise DomainError("card_no_taken", f"{len(clashes)} card number(s) already registered", clashes)
+        created = _insert_lots(tx, lots)
+        tx.record("lot.registered", {"lots": [lot_record(lot) for lot in created]})
+        return [lot["id"] for lot in created]
+    return run_write(session, actor, work, idem)
+
+
+def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,
+              idem=None) -> list[int]:
+    """Split a lot into parts whose weights sum exactly to it; live seizures carry over with their ranks."""
+    def work(tx: Tx) -> list[int]:
+        (lot,) = lot_facts(session, [lot_id])
+        parent = session.get(Lot, lot_id)
+        queue = decisions.split(lot, actor, [p["weight_t"] for p in parts], tx.now)
+        children = [{f: p.get(f, getattr(parent, f)) for f in LOT_FIELDS} | {"parent_id": lot_id} for p in parts]
+        clashes = _clashes(session, children)
+        if clashes:
+            raise DomainError("card_no_taken", "a part's card number is already registered", clashes)
+        created = _insert_lots(tx, children)
+        carried = [_carried(view) for view in queue.live]
+        session.execute(insert(Hold), [{**c, "lot_id": child["id"], "registered_at": view.hold.registered_at}
+                                       for child in created for c, view in zip(carried, queue.live)])
+        parent.split_at = tx.now
+        tx.record("lot.split", {"lot_id": lot_id, "document_no": document_no,
+                                "parts": [lot_record(c) for c in created],
+                                "holds": [_carried_record(c) for c in carried]})
+        return [c["id"] for c in created]
+    return run_write(session, actor, work, idem)
+
+
+def _carried(view) -> dict[str, Any]:
+    """A live hold as each part inherits it: same seizure, case, position and term."""
+    h = view.hold
+    effective = view.status == "effective"
+    return {"seizure_id": h.seizure_id, "case_id": h.case_id, "position": h.position, "term_days": h.term_days,
+            "term_end": view.term_end if effective else None,
+            "effective_from": view.effective_from if effective else None}
+
+
+def _carried_record(carried: dict[str, Any]) -> dict[str, Any]:
+    term_end, since = carried["term_end"], carried["effective_from"]
+    return {**carried, "term_end": term_end.isoformat() if term_end else None,
+            "effective_from": ledger_time(since) if since else None}
+
+
+def transfer_disposal(session: Session, actor: str, lot_id: int, to_case_id: int, document_no: str,
+                      idem=None) -> DisposalTransfer:
+    """移送处分权: the effective holder lets another case dispose of the lot; ranks do not change."""
+    def work(tx: Tx) -> DisposalTransfer:
+        (lot,) = lot_facts(session, [lot_id])
+        to_case = one_case(session, to_case_id)
+        from_case = decisions.transfer_disposal(lot, actor, to_case, tx.now)
+        row = DisposalTransfer(lot_id=lot_id, from_case_id=from_case, to_case_id=to_case_id,
+                               document_no=document_no, at=tx.now)
+        session.add(row)
+        session.flush()
+        tx.record("lot.disposal_transferred", {"id": row.id, "lot_id": lot_id, "from_case_id": from_case,
+                                               "to_case_id": to_case_id, "document_no": document_no})
+        return row
+    return run_write(session, actor, work, idem)
+
+
+def file_objection(session: Session, actor: str, lot_id: int, document_no: str, claimant: str,
+                   idem=None) -> Objection:
+    """案外人异议: a court records a third party's objection; disposal is blocked until it lifts it."""
+    def work(tx: Tx) -> Objection:
+        lot_facts(session, [lot_id])
+        row = Objection(lot_id=lot_id, unit_code=actor, claimant=claimant, document_no=document_no,
+                        filed_at=tx.now)
+        session.add(row)
+        session.flush()
+        tx.record("objection.filed", {"id": row.id, "lot_id": lot_id, "unit": actor, "claimant": claimant,
+                                      "document_no": document_no})
+        return row
+    return run_write(session, actor, work, idem)
+
+
+def lift_objection(session: Session, actor: str, objection_id: int, document_no: str, idem=None) -> Objection:
+    def work(tx: Tx) -> Objection:
+        row = session.get(Objection, objection_id)
+        if row is None:
+            raise not_found("objection", objection_id)
+        if row.unit_code != actor:
+            raise DomainError("forbidden", f"only {row.unit_code}, which filed it, may lift this objection")
+        if row.lifted_at is not None:
+            raise DomainError("objection_lifted", "the objection was already lifted")
+        row.lifted_at, row.lift_document_no = tx.now, document_no
+        tx.record("objection.lifted", {"id": objection_id, "document_no": document_no})
+        return row
+    return run_write(session, actor, work, idem)
+
+
+@dataclass(frozen=True)
+class LotQuery:
+    card_no: str | None = None
+    custodian: str | None = None
+    owner: str | None = None
+    location: str | None = None
+    status: str | None = None
+    case_id: int | None = None
+    q: str | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except ValueError:
+        raise DomainError("validation_error", "bad cursor", errors={"cursor": ["not a cursor from this API"]})
+
+
+def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: int,
+                now: datetime) -> tuple[list[Lot], str | None]:
+    """Lots matching every filter, in id order; status is judged as of `now`."""
+    base = select(Lot)
+    conditions = [Lot.id > decode_cursor(cursor)]
+    for field in ("card_no", "custodian", "owner"):
+        if getattr(query, field):
+            conditions.append(getattr(Lot, field) == getattr(query, field))
+    if query.location:
+        conditions.append(Lot.location.contains(query.location, autoescape=True))
+    if query.case_id is not None:
+        conditions.append(exists().where(and_(Hold.lot_id == Lot.id, Hold.case_id == query.case_id)))
+    if query.q:
+        keys = list(deletion_keys(query.q))
+        conditions.append(Lot.id.in_(select(CardKey.lot_id).where(CardKey.key.in_(keys))))
+    found: list[Lot] = []
+    statement = base.where(*conditions).order_by(Lot.id)
+    while len(found) < limit + 1:
+        batch = session.scalars(statement.limit(limit + 1)).all()
+        for lot in _keep(session, batch, query, now):
+            found.append(lot)
+        if len(batch) < limit + 1:
+            break
+        statement = base.where(*conditions[1:], Lot.id > batch[-1].id).order_by(Lot.id)
+    page = found[:limit]
+    return page, encode_cursor(page[-1].id) if len(found) > limit else None
+
+
+def _keep(session: Session, lots: list[Lot], query: LotQuery, now: datetime) -> list[Lot]:
+    if query.q:
+        lots = [lot for lot in lots if within_one_edit(lot.card_no, query.q)]
+    if query.status and lots:
+        facts = {f.id: f for f in lot_facts(session, [lot.id for lot in lots])}
+        lots = [lot for lot in lots if lot_status(facts[lot.id], queue_at(facts[lot.id], now), now) == query.status]
+    return lots

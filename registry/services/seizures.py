@@ -1,0 +1,112 @@
+"""Seizing, releasing and renewing: the 轮候 queue kept by registration order."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ..models import Hold, Renewal, Seizure
+from ..rules import DomainError, decisions
+from .facts import lot_facts, not_found, one_case
+from .ledger_log import ledger_time
+from .tx import Tx, run_write
+
+
+def seize(session: Session, actor: str, case_id: int, kind: str, document_no: str, served_at: datetime,
+          term_end: date | None, lot_ids: list[int], idem=None) -> int:
+    """One seizure on every listed lot or on none; each lot's rank is its place in the queue."""
+    def work(tx: Tx) -> int:
+        case = one_case(session, case_id)
+        lots = lot_facts(session, lot_ids)
+        plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end)
+        seizure = Seizure(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
+                          served_at=served_at, recorded_at=tx.now, term_end=term_end)
+        session.add(seizure)
+        session.flush()
+        position = tx.head.size  # the seq of this seizure's ledger entry: registration order
+        session.execute(insert(Hold), [{"seizure_id": seizure.id, "lot_id": p.lot_id, "case_id": case_id,
+                                        "position": position, "registered_at": tx.now,
+                                        "term_days": p.term_days} for p in plans])
+        tx.record("seizure.registered", {
+            "id": seizure.id, "case_id": case_id, "kind": kind, "document_no": document_no,
+            "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
+            "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]})
+        return seizure.id
+    return run_write(session, actor, work, idem)
+
+
+def get_seizure(session: Session, seizure_id: int) -> Seizure:
+    seizure = session.get(Seizure, seizure_id)
+    if seizure is None:
+        raise not_found("seizure", seizure_id)
+    return seizure
+
+
+def _lot_ids(session: Session, seizure_id: int, wanted: list[int] | None) -> list[int]:
+    held = list(session.scalars(select(Hold.lot_id).where(Hold.seizure_id == seizure_id).order_by(Hold.lot_id)))
+    if wanted is None:
+        return held
+    stray = [i for i in wanted if i not in held]
+    if stray:
+        raise DomainError("validation_error", f"seizure {seizure_id} is not on lot(s) {stray}",
+                          errors={"lot_ids": [f"not in this seizure: {stray}"]})
+    return list(dict.fromkeys(wanted))
+
+
+def _live_lot_ids(lots, seizure_id: int, now: datetime) -> list[int]:
+    from ..rules import queue_at
+    return [lot.id for lot in lots if (v := queue_at(lot, now).of_seizure(seizure_id)) is not None and v.live]
+
+
+def release(session: Session, actor: str, seizure_id: int, document_no: str, reason: str,
+            lot_ids: list[int] | None, idem=None) -> tuple[int, list[tuple[int, int, int]]]:
+    """Release on all (or the listed) lots; the next in each queue becomes effective at this instant."""
+    def work(tx: Tx) -> tuple[int, list[tuple[int, int, int]]]:
+        seizure = get_seizure(session, seizure_id)
+        lots = lot_facts(session, _lot_ids(session, seizure_id, lot_ids))
+        if lot_ids is None:  # "all its lots" means the ones it still holds
+            lots = [lot for lot in lots if lot.id in _live_lot_ids(lots, seizure_id, tx.now)] or lots
+        promoted = decisions.release(one_case(session, seizure.case_id), actor, seizure_id, lots, tx.now)
+        released = [lot.id for lot in lots]
+        session.execute(update(Hold).where(Hold.seizure_id == seizure_id, Hold.lot_id.in_(released)).values(
+            ended_at=tx.now, end_status="released", end_document_no=document_no))
+        tx.record("seizure.released", {"seizure_id": seizure_id, "lot_ids": released,
+                                       "document_no": document_no, "reason": reason})
+        return seizure_id, promoted
+    return run_write(session, actor, work, idem)
+
+
+def renew(session: Session, actor: str, seizure_id: int, term_end: date, document_no: str,
+          lot_ids: list[int] | None, idem=None) -> int:
+    """续封: a new last day for the effective seizure on each lot, keeping its rank."""
+    def work(tx: Tx) -> int:
+        seizure = get_seizure(session, seizure_id)
+        lots = lot_facts(session, _lot_ids(session, seizure_id, lot_ids))
+        if lot_ids is None:
+            lots = [lot for lot in lots if lot.id in _live_lot_ids(lots, seizure_id, tx.now)] or lots
+        plans = decisions.renew(one_case(session, seizure.case_id), actor, seizure_id, lots, tx.now, term_end)
+        previous = _current_terms(lots, seizure_id, tx.now)
+        for lot_id, last_day in plans:
+            session.execute(update(Hold).where(Hold.seizure_id == seizure_id, Hold.lot_id == lot_id)
+                            .values(term_end=last_day, effective_from=previous[lot_id][1]))
+            session.add(Renewal(seizure_id=seizure_id, lot_id=lot_id, previous_term_end=previous[lot_id][0],
+                                term_end=last_day, document_no=document_no, at=tx.now))
+        tx.record("seizure.renewed", {"seizure_id": seizure_id, "document_no": document_no,
+                                      "term_end": term_end.isoformat(),
+                                      "lots": [{"lot_id": lot_id, "effective_from": ledger_time(previous[lot_id][1])}
+                                               for lot_id, _ in plans]})
+        return seizure_id
+    return run_write(session, actor, work, idem)
+
+
+def _current_terms(lots, seizure_id: int, now: datetime) -> dict[int, tuple[date, datetime]]:
+    """Fixing the start along with the new last day keeps the walk's answer stable for this hold."""
+    from ..rules import queue_at
+    found: dict[int, Any] = {}
+    for lot in lots:
+        view = queue_at(lot, now).of_seizure(seizure_id)
+        if view is not None and view.term_end is not None:
+            found[lot.id] = (view.term_end, view.effective_from)
+    return found

@@ -1,0 +1,107 @@
+"""Units and their bearer tokens. Tokens carry 256 random bits; only a hash of the secret is stored."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Token, Unit
+from ..rules import DomainError
+from .facts import not_found
+from .tx import Tx, run_write
+
+OPERATOR = "@operator"  # the actor of entries made from the server's command line
+UNIT_KINDS = ("court", "police", "auditor", "admin")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    unit: Unit
+    token_id: str
+    token: str
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _new_token(tx: Tx, unit_code: str) -> tuple[str, str]:
+    token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    tx.session.add(Token(id=token_id, unit_code=unit_code, secret_hash=_digest(secret), created_at=tx.now))
+    return token_id, f"{token_id}.{secret}"
+
+
+def create_unit(session: Session, actor: str, code: str, name: str, kind: str, parent: str | None,
+                idem=None) -> IssuedToken:
+    """A new unit and its first token (the token is returned once and never stored in the clear)."""
+    def work(tx: Tx) -> IssuedToken:
+        if session.get(Unit, code) is not None:
+            raise DomainError("unit_exists", f"unit {code} exists", errors={"code": ["already taken"]})
+        if parent is not None and session.get(Unit, parent) is None:
+            raise DomainError("validation_error", f"no unit {parent}", errors={"parent": ["unknown unit"]})
+        unit = Unit(code=code, name=name, kind=kind, parent_code=parent, created_at=tx.now)
+        session.add(unit)
+        session.flush()
+        token_id, token = _new_token(tx, code)
+        tx.record("unit.created", {"code": code, "name": name, "kind": kind, "parent": parent,
+                                   "token_id": token_id})
+        return IssuedToken(unit, token_id, token)
+    return run_write(session, actor, work, idem)
+
+
+def issue_token(session: Session, actor: str, code: str) -> IssuedToken:
+    def work(tx: Tx) -> IssuedToken:
+        unit = session.get(Unit, code)
+        if unit is None:
+            raise not_found("unit", code)
+        token_id, token = _new_token(tx, code)
+        tx.record("token.issued", {"unit": code, "token_id": token_id})
+        return IssuedToken(unit, token_id, token)
+    return run_write(session, actor, work)
+
+
+def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = None,
+                  unit_code: str | None = None) -> list[str]:
+    """Revoke tokens by id, or every live token of a unit; effective on the next request."""
+    def work(tx: Tx) -> list[str]:
+        query = select(Token).where(Token.revoked_at.is_(None))
+        query = query.where(Token.id.in_(token_ids)) if token_ids else query.where(Token.unit_code == unit_code)
+        tokens = session.scalars(query).all()
+        if not tokens:
+            raise DomainError("not_found", "no live token matches")
+        for token in tokens:
+            token.revoked_at = tx.now
+        tx.record("token.revoked", {"token_ids": sorted(t.id for t in tokens)})
+        return sorted(t.id for t in tokens)
+    return run_write(session, actor, work)
+
+
+def authenticate(session: Session, bearer: str) -> Unit | None:
+    """The unit a bearer token belongs to, or None; the secret is compared in constant time."""
+    token_id, _, secret = bearer.partition(".")
+    if not token_id or not secret or len(bearer) > 200:
+        return None
+    row = session.get(Token, token_id)
+    if row is None or row.revoked_at is not None:
+        hmac.compare_digest(_digest(secret), bytes(32))  # same work whether or not the id exists
+        return None
+    if not hmac.compare_digest(_digest(secret), bytes(row.secret_hash)):
+        return None
+    return session.get(Unit, row.unit_code)
+
+
+def list_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.code)))
+
+
+def get_unit(session: Session, code: str) -> Unit:
+    unit = session.get(Unit, code)
+    if unit is None:
+        raise not_found("unit", code)
+    return unit
+
+
