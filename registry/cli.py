@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as error:
         error.show()
         return 2
+    except click.ClickException as error:
+        error.show()
+        return 1
     except click.Abort:
         return 1
     except Exception as error:

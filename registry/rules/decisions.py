@@ -229,8 +229,10 @@ def transfer_case(case: CaseFacts, actor: UnitFacts, mode: str, to_unit: UnitFac
             raise DomainError("validation_error", "a case is handed over to a court",
                               errors={"to_unit": ["must be a court"]})
         return
-    if actor.kind != "court" or actor.code not in acting.ancestors:
-        raise forbid(f"only a superior court of {case.acting_unit} may {mode} this case")
+    may_order = actor.code in acting.ancestors or (mode == "assist" and actor.code == case.acting_unit)
+    if actor.kind != "court" or not may_order:
+        raise forbid(f"only a superior court of {case.acting_unit} may {mode} this case"
+                     + (" (or the court acting for it may order assistance)" if mode == "assist" else ""))
     if to_unit.kind != "court":
         raise DomainError("validation_error", "the unit must be a court", errors={"to_unit": ["must be a court"]})
     if mode == "elevate" and to_unit.code not in acting.ancestors:
