@@ -54,3 +54,18 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'registry.db'}"
     else:
         yield from postgres_database()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many tests passed on each database backend, so a run shows both really ran."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            for backend in ("sqlite", "postgresql"):
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts.setdefault(backend, {}).setdefault(outcome, 0)
+                    counts[backend][outcome] += 1
+    for backend, by_outcome in sorted(counts.items()):
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(by_outcome.items()))
+        terminalreporter.write_line(f"backend {backend}: {summary}")
