@@ -7,8 +7,22 @@ from flask_smorest import Api
 from . import cases, errors, executions, ledger, lots, notifications, seizures, units
 from .auth import identify
 from .docs import register_docs
+from .schemas import ProblemOut
 
 BLUEPRINTS = (units.blp, lots.blp, cases.blp, seizures.blp, executions.blp, notifications.blp, ledger.blp)
+
+
+class RegistryApi(Api):
+    """Documents every error as the problem+json the service really answers with."""
+
+    ERROR_SCHEMA = ProblemOut
+
+    def _register_responses(self) -> None:
+        self.DEFAULT_RESPONSE_CONTENT_TYPE, saved = "application/problem+json", self.DEFAULT_RESPONSE_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = saved
 
 
 def init_app(app: Flask) -> Api:
@@ -18,7 +32,7 @@ def init_app(app: Flask) -> Api:
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })
-    api = Api(app)
+    api = RegistryApi(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.before_request(identify)

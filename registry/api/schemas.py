@@ -403,3 +403,17 @@ class ConsistencyOut(Schema):
     old = fields.Integer()
     new = fields.Integer()
     hashes = fields.List(fields.String())
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details, as every error is answered (application/problem+json)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String(metadata={"description": "stable machine-readable reason, e.g. not_effective_holder"})
+    request_id = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "on 422: field path → messages"})
+    conflicts = fields.List(fields.Nested(ConflictOut), metadata={"description": "on 409: every blocking lot"})
