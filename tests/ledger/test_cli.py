@@ -1,0 +1,249 @@
+"""seizure-ledger verify, over exported files and over HTTP (a stdlib server, not the registry)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from sample_log import ORIGIN, Log, make_log
+from ledger import cli, remote
+from ledger.merkle import consistency_proof
+from ledger.store import MemoryNodeStore
+
+TOKEN = "s3cret"
+OK = re.compile(rf"^ok: (\d+) entries, root [A-Za-z0-9+/]{{43}}=, checkpoint verified with key {ORIGIN}$",
+                re.M)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def export(tmp_path: Path, log: Log, size: int | None = None, lines: list[bytes] | None = None) -> list[str]:
+    """Write entries and checkpoint as an export would; return the matching command line arguments."""
+    lines = log.lines if lines is None else lines
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    (tmp_path / "checkpoint").write_text(log.note(size), encoding="utf-8")
+    return ["verify", "--entries", str(tmp_path / "entries.jsonl"),
+            "--checkpoint", str(tmp_path / "checkpoint"), "--key", log.vkey]
+
+
+def test_files_verify(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, *export(tmp_path, log))
+    assert code == 0 and OK.search(out) and OK.search(out).group(1) == "50"  # type: ignore[union-attr]
+
+
+def test_key_from_file(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "key.txt").write_text(log.vkey + "\n")
+    args = export(tmp_path, log)
+    args[-1] = f"@{tmp_path / 'key.txt'}"
+    assert run(capsys, *args)[0] == 0
+
+
+def test_tampered_entry_fails(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = list(log.lines)
+    lines[7] = lines[7].replace(b"KH-", b"KX-")
+    code, out, _ = run(capsys, *export(tmp_path, log, lines=lines))
+    assert code == 1 and re.search(r"^FAILED: .*\bentry 7\b", out, re.M)
+
+
+def test_checkpoint_from_another_key_fails(tmp_path: Path, log: Log,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    args = export(tmp_path, make_log(50))
+    args[-1] = log.vkey
+    code, out, _ = run(capsys, *args)
+    assert code == 1 and out.startswith("FAILED: note is not signed by key")
+
+
+def test_checkpoint_that_is_not_utf8_fails(tmp_path: Path, log: Log,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    args = export(tmp_path, log)
+    (tmp_path / "checkpoint").write_bytes(b"\xff" + log.note().encode())
+    code, out, _ = run(capsys, *args)
+    assert code == 1 and out.startswith("FAILED: malformed note")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: [], "required"),
+    (lambda a: a[:-2], "--key"),
+    (lambda a: a[:-1] + ["registry+0000+AAAA"], "bad verifier key"),
+    (lambda a: a[:-1] + ["@/nonexistent/key"], "cannot read key file"),
+    (lambda a: ["verify", "--entries", "/nonexistent/entries"] + a[3:], "cannot read entries"),
+    (lambda a: a[:3] + a[5:], "--entries needs --checkpoint"),
+    (lambda a: a[:4] + ["/nonexistent/checkpoint"] + a[5:], "cannot read checkpoint file"),
+    (lambda a: a + ["--url", "http://127.0.0.1:9"], "not allowed with"),
+    (lambda a: ["verify", "--url", "http://127.0.0.1:9", "--key", a[-1]], "--url needs --token"),
+])
+def test_bad_usage_exits_2(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch, change: Any, message: str) -> None:
+    monkeypatch.delenv("SEIZURE_LEDGER_TOKEN", raising=False)
+    code, out, err = run(capsys, *change(export(tmp_path, log)))
+    assert code == 2 and message in err and not out
+
+
+def test_state_requires_the_ledger_to_extend_what_was_seen(tmp_path: Path, log: Log,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    code, out, _ = run(capsys, *export(tmp_path, log, size=30), "--state", str(state))
+    assert code == 0 and OK.search(out).group(1) == "30"  # type: ignore[union-attr]
+    assert (state / "checkpoint").read_text(encoding="utf-8") == log.note(30)
+
+    code, out, _ = run(capsys, *export(tmp_path, log), "--state", str(state))
+    assert code == 0 and "consistent with the checkpoint seen before (30 entries)" in out
+    seen = (state / "checkpoint").read_text(encoding="utf-8")
+
+    forged = make_log(50, actor="FORGER", key=log.key)  # a rewritten history, signed by the log's own key
+    code, out, _ = run(capsys, *export(tmp_path, forged), "--state", str(state))
+    assert code == 1 and out.startswith("FAILED: inconsistent with the checkpoint seen before")
+    assert (state / "checkpoint").read_text(encoding="utf-8") == seen
+
+
+def test_state_signed_by_another_key_is_bad_usage(tmp_path: Path, log: Log,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "checkpoint").write_text(make_log(3).note(), encoding="utf-8")
+    code, _, err = run(capsys, *export(tmp_path, log), "--state", str(tmp_path / "state"))
+    assert code == 2 and "does not verify with this key" in err
+
+
+def test_progress_and_replay_seam(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli._replay_hook(cli._parser().parse_args(export(tmp_path, log))) is None
+    replayed: list[int] = []
+    monkeypatch.setattr(cli, "_replay_hook", lambda args: lambda entry: replayed.append(entry.seq))
+    code, _, err = run(capsys, *export(tmp_path, log), "--progress")
+    assert code == 0 and "verified 50 entries" in err and replayed == list(range(50))
+    assert run(capsys, *export(tmp_path, log), "--no-replay")[0] == 0 and len(replayed) == 50
+
+
+def test_module_entry_point(tmp_path: Path, log: Log) -> None:
+    args = export(tmp_path, log)
+    lines = list(log.lines)
+    done = subprocess.run([sys.executable, "-m", "ledger.cli", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=60)
+    assert done.returncode == 0 and OK.search(done.stdout), done.stderr
+    (tmp_path / "entries.jsonl").write_bytes(b"\n".join(lines[:-1]) + b"\n")
+    done = subprocess.run([sys.executable, "-m", "ledger.cli", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=60)
+    assert done.returncode == 1 and "ledger truncated: 49 entries, checkpoint says 50" in done.stdout
+
+
+class FakeRegistry:
+    """The ledger endpoints of SPEC §6, served from memory."""
+
+    def __init__(self, log: Log, size: int | None = None) -> None:
+        self.lines, self.note = log.lines, log.note(size)
+        self.nodes = MemoryNodeStore()
+        for line in log.lines:
+            self.nodes.append_entry(line)
+        self.requests: list[str] = []
+        self.bad_proof = False
+
+    def answer(self, path: str, query: dict[str, int]) -> tuple[int, str, bytes]:
+        if path == "/api/v1/ledger/checkpoint":
+            return 200, "text/plain; charset=utf-8", self.note.encode()
+        if path == "/api/v1/ledger/entries":
+            chunk = self.lines[query["start"]:query["end"]]
+            return 200, "application/jsonl", b"".join(line + b"\n" for line in chunk)
+        if path == "/api/v1/ledger/proof/consistency":
+            hashes = consistency_proof(query["old"], query["new"], self.nodes.fetch)
+            hashes = [bytes(32) for _ in hashes] if self.bad_proof else hashes
+            body = {"old": query["old"], "new": query["new"], "hashes": [h.hex() for h in hashes]}
+            return 200, "application/json", json.dumps(body).encode()
+        return 404, "text/plain", b"not found"
+
+
+@pytest.fixture
+def server(log: Log) -> Iterator[tuple[str, FakeRegistry]]:
+    registry = FakeRegistry(log)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            url = urlparse(self.path)
+            registry.requests.append(self.path)
+            query = {k: int(v[0]) for k, v in parse_qs(url.query).items()}
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                status, kind, body = 401, "text/plain", b"unauthorized"
+            else:
+                status, kind, body = registry.answer(url.path, query)
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", registry
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def url_args(url: str, log: Log, *extra: str) -> list[str]:
+    return ["verify", "--url", url, "--token", TOKEN, "--key", log.vkey, *extra]
+
+
+def test_url_verify_in_chunks(server: tuple[str, FakeRegistry], log: Log, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    url, registry = server
+    monkeypatch.setattr(remote, "CHUNK", 7)
+    code, out, _ = run(capsys, *url_args(url, log))
+    assert code == 0 and OK.search(out).group(1) == "50"  # type: ignore[union-attr]
+    entries = [r for r in registry.requests if r.startswith("/api/v1/ledger/entries")]
+    assert entries[0] == "/api/v1/ledger/entries?start=0&end=7" and len(entries) == 8
+    assert entries[-1] == "/api/v1/ledger/entries?start=49&end=50"
+
+
+def test_url_with_state_checks_a_consistency_proof(tmp_path: Path, server: tuple[str, FakeRegistry], log: Log,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    url, registry = server
+    registry.note = log.note(20)
+    assert run(capsys, *url_args(url, log, "--state", str(tmp_path)))[0] == 0
+    assert not any("proof" in r for r in registry.requests)
+
+    registry.note = log.note(45)
+    code, out, _ = run(capsys, *url_args(url, log, "--state", str(tmp_path)))
+    assert code == 0 and "consistent with the checkpoint seen before (20 entries)" in out
+    assert "/api/v1/ledger/proof/consistency?old=20&new=45" in registry.requests
+
+    registry.note, registry.bad_proof = log.note(), True
+    code, out, _ = run(capsys, *url_args(url, log, "--state", str(tmp_path)))
+    assert code == 1 and out.startswith("FAILED: inconsistent with the checkpoint seen before: consistency")
+
+
+def test_url_serving_fewer_entries_fails(server: tuple[str, FakeRegistry], log: Log,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    url, registry = server
+    registry.lines = log.lines[:40]
+    code, out, _ = run(capsys, *url_args(url, log))
+    assert code == 1 and "FAILED: ledger truncated: 40 entries, checkpoint says 50" in out
+
+
+@pytest.mark.parametrize("token, message", [("wrong", "HTTP 401"), (TOKEN, "HTTP 404")])
+def test_url_http_errors_exit_2(server: tuple[str, FakeRegistry], log: Log,
+                                capsys: pytest.CaptureFixture[str], token: str, message: str) -> None:
+    url, _ = server
+    url = url if token != TOKEN else url + "nowhere/"
+    code, out, err = run(capsys, "verify", "--url", url, "--token", token, "--key", log.vkey)
+    assert code == 2 and message in err and not out
+
+
+def test_unreachable_url_exits_2(log: Log, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, *url_args("http://127.0.0.1:9", log))
+    assert code == 2 and "cannot reach" in err
