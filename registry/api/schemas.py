@@ -95,7 +95,7 @@ class LotSearchArgs(PageArgs):
     owner = fields.String(validate=validate.Length(max=200))
     location = fields.String(validate=validate.Length(max=200))
     status = fields.String(validate=validate.OneOf(LOT_STATUSES))
-    case_id = Id()
+    case_id = fields.Integer(validate=validate.Range(min=1, max=2**62))  # query strings are text: not strict
     q = fields.String(validate=validate.Length(min=1, max=100),
                       metadata={"description": "card numbers within one edit (a typo) of this one"})
 
