@@ -12,13 +12,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ledger.chain import Entry
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import VerificationError
 from ledger.note import parse_verifier_key
 from ledger.remote import LedgerClient, RemoteError
+from ledger.replay import Replay, differences
 from ledger.verify import VerifyReport, verify_entries
 
 STATE_FILE = "checkpoint"
@@ -46,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--state", metavar="DIR",
                         help="keep the last verified checkpoint in DIR/checkpoint and require the ledger to "
                              "extend it (no state is kept without this option)")
-    verify.add_argument("--no-replay", action="store_true", help="skip replaying entries into a fresh state")
+    verify.add_argument("--no-replay", action="store_true",
+                        help="skip replaying entries into a fresh state (and, with --url, comparing it with the "
+                             "state the service shows)")
     verify.add_argument("--progress", action="store_true",
                         help="show progress on stderr even when it is not a terminal")
     verify.set_defaults(run=_verify)
@@ -69,18 +72,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _replay_hook(args: argparse.Namespace) -> Callable[[Entry], None] | None:
-    """Return the callback that replays each verified entry into a fresh state, or None for no replay.
+class _StateCheck:
+    """Replays verified entries into a fresh state and compares it with the state the service shows.
 
-    The seam for state replay (SPEC §6): a replay module plugs in here; --no-replay bypasses it.
+    The service's state is read before its checkpoint, so it covers a prefix of what the checkpoint signs;
+    only that prefix is replayed for the comparison, and every entry is still verified.
     """
-    return None
+
+    def __init__(self, shown: dict[str, Any]) -> None:
+        self.replay = Replay()
+        self.shown = shown
+        self.until = shown["size"]
+
+    def __call__(self, entry: Entry) -> None:
+        if entry.seq < self.until:
+            try:
+                self.replay.apply(entry)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise VerificationError(f"entry {entry.seq} ({entry.type}) cannot be replayed: {exc!r}",
+                                        seq=entry.seq) from None
+
+    def compare(self) -> str:
+        if self.replay.size != self.until:
+            raise VerificationError(f"the service shows its state at {self.until} entries; only "
+                                    f"{self.replay.size} were replayed")
+        found = list(differences(self.replay.state, self.shown["state"]))
+        if found:
+            listed = "; ".join(found[:20]) + (f"; … {len(found) - 20} more" if len(found) > 20 else "")
+            raise VerificationError(f"the service's state differs from the replay of its ledger: {listed}")
+        return f"replayed {self.until} entries: the service's state equals the replay"
 
 
 def _verify(args: argparse.Namespace) -> int:
     key = _read_key(args.key)
     key_name = parse_verifier_key(key)[0]
     source = _Files(args) if args.entries else _Remote(args)
+    shown = None if args.no_replay else source.state()
+    state_check = _StateCheck(shown) if shown is not None else None
     note = source.checkpoint()
     checkpoint = open_checkpoint(note, key)
     previous = _load_state(args.state, key)
@@ -88,13 +116,16 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         report = verify_entries(source.entries(checkpoint.size), checkpoint, previous=previous,
                                 consistency_proof_fetch=source.proof_fetch(), progress=progress,
-                                entry_callback=None if args.no_replay else _replay_hook(args))
+                                entry_callback=state_check)
+        compared = state_check.compare() if state_check is not None else None
     finally:
         if progress is not None:
             progress.finish()
     if args.state:
         _save_state(args.state, note)
     _print_report(report, key_name)
+    if compared:
+        print(compared)
     return 0
 
 
@@ -151,6 +182,9 @@ class _Files:
     def proof_fetch(self) -> None:
         return None  # the streamed entries alone prove consistency with an earlier checkpoint
 
+    def state(self) -> None:
+        return None  # exported files carry no service state to compare a replay with
+
 
 class _Remote:
     """A running registry, read over HTTP."""
@@ -168,6 +202,9 @@ class _Remote:
 
     def proof_fetch(self) -> Callable[[int, int], list[bytes]]:
         return self.client.consistency_proof
+
+    def state(self) -> dict[str, Any]:
+        return self.client.state()
 
 
 def _load_state(state: str | None, key: str) -> Checkpoint | None:

@@ -8,7 +8,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Generator, Iterator
+from typing import IO, Any, Generator, Iterator
 
 from ledger.errors import VerificationError
 
@@ -84,3 +84,13 @@ class LedgerClient:
             return [bytes.fromhex(h) for h in hashes]
         except (ValueError, KeyError, TypeError) as exc:
             raise VerificationError(f"malformed consistency proof from the service: {exc}") from None
+
+    def state(self) -> dict[str, Any]:
+        """Return the facts the service shows, with the ledger size they correspond to."""
+        try:
+            answer = json.loads(self._read("state"))
+            if not isinstance(answer.get("size"), int) or not isinstance(answer.get("state"), dict):
+                raise ValueError("no size or state")
+            return answer  # type: ignore[no-any-return]
+        except (ValueError, AttributeError) as exc:
+            raise VerificationError(f"malformed state from the service: {exc}") from None

@@ -65,7 +65,8 @@ def _yard(rng: random.Random) -> list[dict[str, str]]:
             for i, w in enumerate(weights)]
 
 
-def play(database_url: str | None) -> None:
+def play(database_url: str | None):
+    """Play the story on a fresh database and return the app, so tests can audit what it left."""
     from . import create_app
     from .migrate import upgrade
     from .services.units import OPERATOR, create_unit
@@ -84,6 +85,7 @@ def play(database_url: str | None) -> None:
         story.tokens["AUDIT"] = create_unit(session, OPERATOR, "AUDIT", "审计员", "auditor", None).token
     session.close()
     _act(story)
+    return app
 
 
 def _act(story: Story) -> None:

@@ -10,7 +10,7 @@ from ..db import get_session
 from ..rules import DomainError
 from ..services import ledger_log
 from .auth import READERS, allow
-from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut
+from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut, StateOut
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The signed, append-only ledger")
 MAX_ENTRIES_PER_REQUEST = 100_000
@@ -90,7 +90,7 @@ def consistency(args):
 
 @blp.get("/state")
 @allow(*READERS)
-@blp.response(200, {"type": "object"})
+@blp.response(200, StateOut)
 def state():
     """Every recorded fact and the ledger size it corresponds to, for an auditor's replay to compare."""
     from ..audit import state_export
