@@ -7,6 +7,7 @@ from flask_smorest import Api
 from . import cases, errors, executions, ledger, lots, notifications, seizures, units
 from .auth import identify
 from .docs import register_docs
+from .routing import IdConverter, id_schema
 from .schemas import ProblemOut
 
 BLUEPRINTS = (units.blp, lots.blp, cases.blp, seizures.blp, executions.blp, notifications.blp, ledger.blp)
@@ -32,7 +33,9 @@ def init_app(app: Flask) -> Api:
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })
+    app.url_map.converters["id"] = IdConverter
     api = RegistryApi(app)
+    api.register_converter(IdConverter, id_schema)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.before_request(identify)

@@ -42,7 +42,9 @@ class FailureWindow:
                 self._seen.pop(next(iter(self._seen)))
 
 
-failures = FailureWindow()
+def _failures() -> FailureWindow:
+    """One window per app (and so per worker process): tests and instances never share one."""
+    return current_app.extensions.setdefault("registry.auth_failures", FailureWindow())
 
 
 def identify() -> None:
@@ -50,6 +52,7 @@ def identify() -> None:
     if not request.path.startswith("/api/v1") or request.path.startswith(PUBLIC_PATHS):
         return
     client = request.remote_addr or "?"
+    failures = _failures()
     if failures.blocked(client, current_app.config["AUTH_FAILURES_PER_MINUTE"]):
         raise DomainError("rate_limited", "too many failed authentications; wait a minute")
     header = request.headers.get("Authorization", "")

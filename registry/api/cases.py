@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from ..db import get_session
 from ..services import cases as case_service
@@ -31,7 +32,7 @@ def open_case(args):
 
 @blp.get("")
 @allow(*READERS)
-@blp.arguments(CaseSearchArgs, location="query")
+@blp.arguments(CaseSearchArgs, location="query", unknown=RAISE)
 @blp.response(200, CasePage)
 def find_cases(args):
     """Cases in id order, or the one with a given number (案号)."""
@@ -42,7 +43,7 @@ def find_cases(args):
             "next": encode_cursor(page[-1].id) if len(found) > len(page) else None}
 
 
-@blp.get("/<int:case_id>")
+@blp.get("/<id:case_id>")
 @allow(*READERS)
 @blp.response(200, CaseOut)
 def get_case(case_id):
@@ -50,7 +51,7 @@ def get_case(case_id):
     return case_view(get_session(), case_id)
 
 
-@blp.post("/<int:case_id>/transfers")
+@blp.post("/<id:case_id>/transfers")
 @allow("court", "police")
 @blp.arguments(CaseTransferIn)
 @blp.response(201, CaseOut)
@@ -62,7 +63,7 @@ def transfer_case(args, case_id):
                    _present, CaseOut())
 
 
-@blp.post("/<int:case_id>/convert")
+@blp.post("/<id:case_id>/convert")
 @allow("court")
 @blp.arguments(ConvertIn)
 @blp.response(201, CaseOut)

@@ -67,12 +67,12 @@ def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def database_busy(error: OperationalError) -> Response:
-    if "locked" in str(error.orig) or "busy" in str(error.orig):
-        response = problem(503, "unavailable", "the database is busy; retry shortly")
-        response.headers["Retry-After"] = "1"
-        return response
-    return unexpected(error)
+def database_unavailable(error: OperationalError) -> Response:
+    """A busy (SQLite locked) or unreachable database: nothing was written; the client may retry."""
+    log.warning("database unavailable: %s", error.orig, extra={"request_id": g.get("request_id")})
+    response = problem(503, "unavailable", "the database is busy or unreachable; retry shortly")
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def unexpected(error: Exception) -> Response:
@@ -83,5 +83,5 @@ def unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(OperationalError, database_busy)
+    app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(Exception, unexpected)

@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from .routing import MAX_ID
+
 WEIGHT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -42,7 +44,7 @@ def Code(**kwargs: Any) -> fields.String:
 
 
 def Id(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def IdList(max_items: int = 1000, **kwargs: Any) -> fields.List:

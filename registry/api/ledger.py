@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, stream_with_context
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from ledger import merkle
 
@@ -26,7 +27,7 @@ def _out_of_range(field: str, message: str) -> DomainError:
 def checkpoint():
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note); covers every committed entry."""
     note = ledger_log.current_checkpoint(get_session(), current_app.extensions["registry.signer"])
-    return Response(note, mimetype="text/plain; charset=utf-8")
+    return Response(note, mimetype="text/plain")
 
 
 @blp.get("/key")
@@ -34,12 +35,12 @@ def checkpoint():
 @blp.response(200, {"type": "string"}, content_type="text/plain")
 def key():
     """The verifier key that checkpoints are signed with (C2SP note verifier key)."""
-    return Response(current_app.extensions["registry.verifier_key"] + "\n", mimetype="text/plain; charset=utf-8")
+    return Response(current_app.extensions["registry.verifier_key"] + "\n", mimetype="text/plain")
 
 
 @blp.get("/entries")
 @allow(*READERS)
-@blp.arguments(EntriesArgs, location="query")
+@blp.arguments(EntriesArgs, location="query", unknown=RAISE)
 @blp.response(200, {"type": "string"}, content_type="application/jsonl")
 def entries(args):
     """Entries [start, end) as JSON Lines: each line exactly the bytes that were hashed."""
@@ -60,7 +61,7 @@ def entries(args):
 
 @blp.get("/proof/inclusion")
 @allow(*READERS)
-@blp.arguments(InclusionArgs, location="query")
+@blp.arguments(InclusionArgs, location="query", unknown=RAISE)
 @blp.response(200, InclusionOut)
 def inclusion(args):
     """RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries."""
@@ -76,7 +77,7 @@ def inclusion(args):
 
 @blp.get("/proof/consistency")
 @allow(*READERS)
-@blp.arguments(ConsistencyArgs, location="query")
+@blp.arguments(ConsistencyArgs, location="query", unknown=RAISE)
 @blp.response(200, ConsistencyOut)
 def consistency(args):
     """RFC 9162 consistency proof between the trees of the first `old` and `new` entries."""

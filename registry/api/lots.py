@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from ..db import get_session
 from ..services import lots as lot_service
@@ -35,7 +36,7 @@ def register_lots(args):
 
 @blp.get("/lots")
 @allow(*READERS)
-@blp.arguments(LotSearchArgs, location="query")
+@blp.arguments(LotSearchArgs, location="query", unknown=RAISE)
 @blp.response(200, LotPage)
 def search_lots(args):
     """Search lots; `q` finds card numbers one typo away; status is judged at request time."""
@@ -47,9 +48,9 @@ def search_lots(args):
     return {"items": lot_summaries(session, page, now), "next": cursor}
 
 
-@blp.get("/lots/<int:lot_id>")
+@blp.get("/lots/<id:lot_id>")
 @allow(*READERS)
-@blp.arguments(AsOfArgs, location="query")
+@blp.arguments(AsOfArgs, location="query", unknown=RAISE)
 @blp.response(200, LotDetail)
 def get_lot(args, lot_id):
     """The lot, its live queue in rank order, its history and who may dispose, now or `as_of` any instant."""
@@ -57,7 +58,7 @@ def get_lot(args, lot_id):
     return lot_view(session, lot_id, args.get("as_of") or read_now(session))
 
 
-@blp.post("/lots/<int:lot_id>/split")
+@blp.post("/lots/<id:lot_id>/split")
 @allow("court", "police")
 @blp.arguments(SplitIn)
 @blp.response(201, LotsOut)
@@ -68,7 +69,7 @@ def split_lot(args, lot_id):
                                                       args["document_no"], idem), _lots, LotsOut())
 
 
-@blp.post("/lots/<int:lot_id>/disposal-transfer")
+@blp.post("/lots/<id:lot_id>/disposal-transfer")
 @allow("court")
 @blp.arguments(DisposalTransferIn)
 @blp.response(201, DisposalTransferOut)
@@ -80,7 +81,7 @@ def transfer_disposal(args, lot_id):
                    lambda row: row, DisposalTransferOut())
 
 
-@blp.post("/lots/<int:lot_id>/objections")
+@blp.post("/lots/<id:lot_id>/objections")
 @allow("court")
 @blp.arguments(ObjectionIn)
 @blp.response(201, ObjectionOut)
@@ -92,7 +93,7 @@ def file_objection(args, lot_id):
                    lambda row: row, ObjectionOut())
 
 
-@blp.post("/objections/<int:objection_id>/lift")
+@blp.post("/objections/<id:objection_id>/lift")
 @allow("court")
 @blp.arguments(LiftIn)
 @blp.response(200, ObjectionOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from ..db import get_session
 from ..rules import DomainError
@@ -28,7 +29,7 @@ def _cursor(after: str | None) -> str | None:
 
 @blp.get("")
 @allow("court", "police")
-@blp.arguments(NotificationArgs, location="query")
+@blp.arguments(NotificationArgs, location="query", unknown=RAISE)
 @blp.response(200, NotificationPage)
 def list_notifications(args):
     """Oldest first; pass the last id seen as `after` to get only newer ones."""

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from ..rules import PROPERTY_CLASSES
 from .fields import Code, Id, IdList, Text, Weight
+from .routing import MAX_ID
 
 UNIT_KINDS = ("court", "police", "auditor", "admin")
 CASE_KINDS = ("preservation", "execution", "criminal")
@@ -95,7 +96,7 @@ class LotSearchArgs(PageArgs):
     owner = fields.String(validate=validate.Length(max=200))
     location = fields.String(validate=validate.Length(max=200))
     status = fields.String(validate=validate.OneOf(LOT_STATUSES))
-    case_id = fields.Integer(validate=validate.Range(min=1, max=2**62))  # query strings are text: not strict
+    case_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
     q = fields.String(validate=validate.Length(min=1, max=100),
                       metadata={"description": "card numbers within one edit (a typo) of this one"})
 

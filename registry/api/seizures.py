@@ -31,7 +31,7 @@ def seize(args):
         args["term_end"], args["lot_ids"], idem), _present, SeizureOut())
 
 
-@blp.get("/<int:seizure_id>")
+@blp.get("/<id:seizure_id>")
 @allow(*READERS)
 @blp.response(200, SeizureOut)
 def get_seizure(seizure_id):
@@ -39,7 +39,7 @@ def get_seizure(seizure_id):
     return _present(seizure_id)
 
 
-@blp.post("/<int:seizure_id>/renew")
+@blp.post("/<id:seizure_id>/renew")
 @allow("court", "police")
 @blp.arguments(RenewIn)
 @blp.response(200, SeizureOut)
@@ -51,7 +51,7 @@ def renew(args, seizure_id):
         _present, SeizureOut(), status=200)
 
 
-@blp.post("/<int:seizure_id>/release")
+@blp.post("/<id:seizure_id>/release")
 @allow("court", "police")
 @blp.arguments(ReleaseIn)
 @blp.response(200, ReleaseOut)

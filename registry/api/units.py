@@ -7,7 +7,7 @@ from ..db import get_session
 from ..services import units
 from .auth import READERS, allow, current_unit
 from .common import perform
-from .schemas import UnitCreated, UnitIn, UnitList, UnitOut
+from .schemas import UnitCreated, UnitIn, UnitList, UnitOut  # noqa: F401
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Courts, police units, auditors")
 
@@ -21,7 +21,8 @@ def create_unit(args):
     session = get_session()
     return perform(lambda idem: units.create_unit(session, current_unit().code, args["code"], args["name"],
                                                   args["kind"], args["parent"], idem),
-                   lambda issued: {**UnitOut().dump(issued.unit), "token": issued.token,
+                   lambda issued: {"code": issued.unit.code, "name": issued.unit.name, "kind": issued.unit.kind,
+                                   "parent_code": issued.unit.parent_code, "token": issued.token,
                                    "token_id": issued.token_id}, UnitCreated())
 
 

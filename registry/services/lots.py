@@ -165,9 +165,12 @@ def decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        position = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except ValueError:
+        position = -1
+    if not 0 <= position < 2**62:
         raise DomainError("validation_error", "bad cursor", errors={"cursor": ["not a cursor from this API"]})
+    return position
 
 
 def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: int,
