@@ -132,7 +132,10 @@ class Renewal(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     seizure_id: Mapped[int] = mapped_column(ForeignKey("seizures.id"), index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
-    previous_term_end: Mapped[date] = mapped_column(Date)
+    previous_term_end: Mapped[date] = mapped_column(Date)  # the last day in force before, as shown then
+    # The hold's recorded facts before the renewal, so an as-of view before it can put them back exactly.
+    prior_term_end: Mapped[date | None] = mapped_column(Date)
+    prior_effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     term_end: Mapped[date] = mapped_column(Date)
     document_no: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -244,6 +244,8 @@ def upgrade() -> None:
     sa.Column('seizure_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('previous_term_end', sa.Date(), nullable=False),
+    sa.Column('prior_term_end', sa.Date(), nullable=True),
+    sa.Column('prior_effective_from', sa.DateTime(), nullable=True),
     sa.Column('term_end', sa.Date(), nullable=False),
     sa.Column('document_no', sa.String(length=200), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),

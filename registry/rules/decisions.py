@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .errors import Conflict, DomainError, refuse_if
 from .queue import QueueView, disposer_case_id, lot_flags, lot_status, queue_at
-from .terms import (CLOCK_SKEW, add_years, beijing_date, end_of_term, max_term_end, term_days)
+from .terms import CLOCK_SKEW, MAX_TERM_YEARS, add_years, beijing_date, max_term_end, term_days
 from .values import CaseFacts, LotFacts, UnitFacts
 
 CASE_KINDS_BY_UNIT = {"court": ("preservation", "execution"), "police": ("criminal",)}
@@ -83,7 +83,9 @@ def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, serv
     return plans
 
 
-def _own_live_hold(lot: LotFacts, seizure_id: int, now: datetime, act: str) -> Conflict | None:
+def _own_live_hold(lot: LotFacts, seizure_id: int, now: datetime) -> Conflict | None:
+    if (closed := _closed(lot, now)):
+        return closed  # a split lot's seizures live on in its parts; a disposed lot's have ended
     view = queue_at(lot, now).of_seizure(seizure_id)
     if view is None:
         return conflict(lot, "lot_not_in_seizure", detail="this seizure is not on the lot")
@@ -99,7 +101,7 @@ def release(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts],
             now: datetime) -> list[tuple[int, int, int]]:
     """Release on the given lots; returns (lot_id, seizure_id, case_id) of every seizure it promotes."""
     require_acting(case, actor, "release its seizures")
-    conflicts = [c for lot in lots if (c := _own_live_hold(lot, seizure_id, now, "release"))]
+    conflicts = [c for lot in lots if (c := _own_live_hold(lot, seizure_id, now))]
     refuse_if(conflicts, "nothing was released")
     promoted = []
     for lot in lots:
@@ -118,7 +120,7 @@ def renew(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts], no
     require_acting(case, actor, "renew its seizures")
     conflicts, too_long, plans = [], [], []
     for lot in lots:
-        if (c := _own_live_hold(lot, seizure_id, now, "renew")):
+        if (c := _own_live_hold(lot, seizure_id, now)):
             conflicts.append(c)
             continue
         view = queue_at(lot, now).of_seizure(seizure_id)
@@ -140,7 +142,6 @@ def renew(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts], no
 
 
 def _years(lot: LotFacts) -> int:
-    from .terms import MAX_TERM_YEARS
     return MAX_TERM_YEARS[lot.property_class]
 
 
@@ -251,7 +252,3 @@ def convert(case: CaseFacts, actor: str) -> None:
     require_acting(case, actor, "convert it")
     if case.kind != "preservation":
         raise DomainError("case_not_preservation", f"case {case.number} is a {case.kind} case")
-
-
-def expiry_instant(last_day: date) -> datetime:
-    return end_of_term(last_day)

@@ -7,7 +7,7 @@ from typing import Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Unit
+from ..models import Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Unit
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
 
 
@@ -78,20 +78,55 @@ def lot_facts(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     if missing and not missing_ok:
         raise DomainError("not_found", f"no lot {', '.join(map(str, missing))}")
     holds: dict[int, list[HoldFacts]] = {}
+    rewound = _before_renewals(session, lots, as_of) if as_of is not None else {}
     for h in session.scalars(select(Hold).where(Hold.lot_id.in_(lots))):
-        holds.setdefault(h.lot_id, []).append(_hold(h, as_of))
-    objections = _pending_objections(session, lots, as_of)
-    transfers = _disposal_transfers(session, lots, as_of)
+        holds.setdefault(h.lot_id, []).append(_hold(h, as_of, rewound.get((h.seizure_id, h.lot_id))))
+    lines = lineage(session, lots.values())
+    related = {i for line in lines.values() for i in line}
+    by_lot = _pending_objections(session, related, as_of)
+    by_lot_transfers = _disposal_transfers(session, related, as_of)
+    # What binds a lot binds its parts: objections and disposal rights on an ancestor still hold.
+    objections = {i: [u for a in lines[i] for u in by_lot.get(a, ())] for i in lots}
+    transfers = {i: [t for a in reversed(lines[i]) for t in by_lot_transfers.get(a, ())] for i in lots}
     case_ids = {h.case_id for hs in holds.values() for h in hs} | {t for ts in transfers.values() for p in ts for t in p}
     cases = case_facts(session, case_ids, as_of)
     return [_lot(lots[i], as_of, tuple(holds.get(i, ())), tuple(objections.get(i, ())),
                  tuple(transfers.get(i, ())), cases) for i in wanted if i in lots]
 
 
-def _hold(h: Hold, as_of: datetime | None) -> HoldFacts:
+def lineage(session: Session, lots: Iterable[Lot]) -> dict[int, list[int]]:
+    """Each lot's id followed by its ancestors' ids (a split part, its parent, …)."""
+    parents = {lot.id: lot.parent_id for lot in lots}
+    wanted = {p for p in parents.values() if p is not None and p not in parents}
+    while wanted:
+        rows = session.execute(select(Lot.id, Lot.parent_id).where(Lot.id.in_(wanted))).all()
+        parents.update(dict(rows))
+        wanted = {p for _, p in rows if p is not None and p not in parents}
+    lines = {}
+    for lot in lots:
+        line, current = [], lot.id
+        while current is not None:
+            line.append(current)
+            current = parents.get(current)
+        lines[lot.id] = line
+    return lines
+
+
+def _before_renewals(session: Session, lot_ids, as_of: datetime) -> dict[tuple[int, int], Renewal]:
+    """Per hold, the first renewal after `as_of`: its prior facts are the ones in force at `as_of`."""
+    first: dict[tuple[int, int], Renewal] = {}
+    for r in session.scalars(select(Renewal).where(Renewal.lot_id.in_(lot_ids), Renewal.at > as_of)
+                             .order_by(Renewal.at.desc())):
+        first[(r.seizure_id, r.lot_id)] = r
+    return first
+
+
+def _hold(h: Hold, as_of: datetime | None, renewal: Renewal | None = None) -> HoldFacts:
     ended = h.ended_at is not None and (as_of is None or h.ended_at <= as_of)
-    return HoldFacts(h.seizure_id, h.lot_id, h.case_id, h.position, h.registered_at, h.term_days, h.term_end,
-                     h.effective_from, h.ended_at if ended else None, h.end_status if ended else None)
+    term_end, since = (renewal.prior_term_end, renewal.prior_effective_from) if renewal else (h.term_end,
+                                                                                            h.effective_from)
+    return HoldFacts(h.seizure_id, h.lot_id, h.case_id, h.position, h.registered_at, h.term_days, term_end,
+                     since, h.ended_at if ended else None, h.end_status if ended else None)
 
 
 def _lot(lot: Lot, as_of: datetime | None, holds, objections, transfers, cases) -> LotFacts:

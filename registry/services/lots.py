@@ -74,8 +74,10 @@ def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, A
             raise DomainError("card_no_taken", "a part's card number is already registered", clashes)
         created = _insert_lots(tx, children)
         carried = [_carried(view) for view in queue.live]
-        session.execute(insert(Hold), [{**c, "lot_id": child["id"], "registered_at": view.hold.registered_at}
-                                       for child in created for c, view in zip(carried, queue.live)])
+        holds = [{**c, "lot_id": child["id"], "registered_at": view.hold.registered_at}
+                 for child in created for c, view in zip(carried, queue.live)]
+        if holds:
+            session.execute(insert(Hold), holds)
         parent.split_at = tx.now
         tx.record("lot.split", {"lot_id": lot_id, "document_no": document_no,
                                 "parts": [lot_record(c) for c in created],

@@ -53,7 +53,8 @@ def _hold_events(lot: LotFacts, view: HoldView, now: datetime) -> Iterator[dict[
     if view.status in ("expired", "voided"):
         yield _event(view.status, view.ended_at, lot, view)
     if view.status == "effective" and view.term_end is not None:
-        warn_at = end_of_term(view.term_end) - EXPIRING_WINDOW
+        # It enters the 30-day window at the later of "30 days before the end" and "became effective".
+        warn_at = max(end_of_term(view.term_end) - EXPIRING_WINDOW, view.effective_from or hold.registered_at)
         if warn_at <= now:
             yield _event("expiring", warn_at, lot, view)
 

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Hold, Renewal, Seizure
-from ..rules import DomainError, decisions
+from ..rules import DomainError, decisions, lot_status, queue_at
 from .facts import lot_facts, not_found, one_case
 from .ledger_log import ledger_time
 from .tx import Tx, run_write
@@ -56,8 +56,9 @@ def _lot_ids(session: Session, seizure_id: int, wanted: list[int] | None) -> lis
 
 
 def _live_lot_ids(lots, seizure_id: int, now: datetime) -> list[int]:
-    from ..rules import queue_at
-    return [lot.id for lot in lots if (v := queue_at(lot, now).of_seizure(seizure_id)) is not None and v.live]
+    """The lots where the seizure is still live: not ended, and the lot neither split nor disposed."""
+    return [lot.id for lot in lots if lot_status(lot, queue_at(lot, now), now) in ("free", "seized")
+            and (v := queue_at(lot, now).of_seizure(seizure_id)) is not None and v.live]
 
 
 def release(session: Session, actor: str, seizure_id: int, document_no: str, reason: str,
@@ -88,10 +89,13 @@ def renew(session: Session, actor: str, seizure_id: int, term_end: date, documen
             lots = [lot for lot in lots if lot.id in _live_lot_ids(lots, seizure_id, tx.now)] or lots
         plans = decisions.renew(one_case(session, seizure.case_id), actor, seizure_id, lots, tx.now, term_end)
         previous = _current_terms(lots, seizure_id, tx.now)
+        recorded = {h.lot_id: h for lot in lots for h in lot.holds if h.seizure_id == seizure_id}
         for lot_id, last_day in plans:
             session.execute(update(Hold).where(Hold.seizure_id == seizure_id, Hold.lot_id == lot_id)
                             .values(term_end=last_day, effective_from=previous[lot_id][1]))
             session.add(Renewal(seizure_id=seizure_id, lot_id=lot_id, previous_term_end=previous[lot_id][0],
+                                prior_term_end=recorded[lot_id].term_end,
+                                prior_effective_from=recorded[lot_id].effective_from,
                                 term_end=last_day, document_no=document_no, at=tx.now))
         tx.record("seizure.renewed", {"seizure_id": seizure_id, "document_no": document_no,
                                       "term_end": term_end.isoformat(),
@@ -103,7 +107,6 @@ def renew(session: Session, actor: str, seizure_id: int, term_end: date, documen
 
 def _current_terms(lots, seizure_id: int, now: datetime) -> dict[int, tuple[date, datetime]]:
     """Fixing the start along with the new last day keeps the walk's answer stable for this hold."""
-    from ..rules import queue_at
     found: dict[int, Any] = {}
     for lot in lots:
         view = queue_at(lot, now).of_seizure(seizure_id)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import Case, CaseTransfer, Hold, Lot, Objection, Seizure
 from ..rules import HoldView, LotFacts, disposer_case_id, lot_flags, lot_status, queue_at
 from .cases import assisting_units, get_case
-from .facts import lot_facts
+from .facts import lineage, lot_facts
 from .seizures import get_seizure
 
 
@@ -42,8 +42,10 @@ def lot_view(session: Session, lot_id: int, now: datetime) -> dict[str, Any]:
     disposer = disposer_case_id(facts, queue)
     children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
                                .order_by(Lot.id)).all()
-    objections = session.scalars(select(Objection.id).where(Objection.lot_id == lot_id, Objection.filed_at <= now)
-                                 .where((Objection.lifted_at.is_(None)) | (Objection.lifted_at > now))).all()
+    line = lineage(session, [lot])[lot_id]
+    objections = session.scalars(select(Objection.id).where(Objection.lot_id.in_(line), Objection.filed_at <= now)
+                                 .where((Objection.lifted_at.is_(None)) | (Objection.lifted_at > now))
+                                 .order_by(Objection.id)).all()
     return {**lot_summary(lot, facts, now), "as_of": now,
             "seizures": [_entry(v, facts, seizures) for v in queue.live],
             "history": [_entry(v, facts, seizures) for v in queue.ended],
