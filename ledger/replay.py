@@ -86,7 +86,8 @@ class Replay:
 
     def _disposal_transferred(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["disposal_transfers"][str(d["id"])] = {
-            "lot_id": d["lot_id"], "from_case_id": d["from_case_id"], "to_case_id": d["to_case_id"],
+            "lot_id": d["lot_id"], "from_case_id": d["from_case_id"], "from_seizure_id": d["from_seizure_id"],
+            "to_case_id": d["to_case_id"],
             "document_no": d["document_no"], "at": e.time}
 
     def _objection_filed(self, e: Entry, d: dict[str, Any]) -> None:

@@ -93,6 +93,7 @@ def _others(session: Session, state: State) -> None:
                                           "lot_ids": sorted(lots_of.get(x.id, [])), "at": _t(x.at)}
     for t in session.scalars(select(m.DisposalTransfer)):
         state["disposal_transfers"][str(t.id)] = {"lot_id": t.lot_id, "from_case_id": t.from_case_id,
+                                                  "from_seizure_id": t.from_seizure_id,
                                                   "to_case_id": t.to_case_id, "document_no": t.document_no,
                                                   "at": _t(t.at)}
     for o in session.scalars(select(m.Objection)):

@@ -119,7 +119,7 @@ class Hold(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     position: Mapped[int] = mapped_column(BigInteger)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    term_days: Mapped[int] = mapped_column(Integer)
+    term_days: Mapped[int | None] = mapped_column(Integer)  # None: the statutory maximum from its start
     term_end: Mapped[date | None] = mapped_column(Date)
     effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -165,6 +165,8 @@ class DisposalTransfer(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     from_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # The right belongs to the effective seizure that held it: it lapses when that seizure does.
+    from_seizure_id: Mapped[int] = mapped_column(ForeignKey("seizures.id"))
     to_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     document_no: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())

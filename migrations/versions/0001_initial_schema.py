@@ -162,21 +162,6 @@ def upgrade() -> None:
     with op.batch_alter_table('case_transfers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_transfers_case_id'), ['case_id'], unique=False)
 
-    op.create_table('disposal_transfers',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('from_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('to_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('document_no', sa.String(length=200), nullable=False),
-    sa.Column('at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['from_case_id'], ['cases.id'], ),
-    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], ),
-    sa.ForeignKeyConstraint(['to_case_id'], ['cases.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('disposal_transfers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_disposal_transfers_lot_id'), ['lot_id'], unique=False)
-
     op.create_table('executions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -210,6 +195,23 @@ def upgrade() -> None:
     with op.batch_alter_table('seizures', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seizures_case_id'), ['case_id'], unique=False)
 
+    op.create_table('disposal_transfers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('from_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('from_seizure_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('to_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('document_no', sa.String(length=200), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['from_case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['from_seizure_id'], ['seizures.id'], ),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], ),
+    sa.ForeignKeyConstraint(['to_case_id'], ['cases.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('disposal_transfers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_disposal_transfers_lot_id'), ['lot_id'], unique=False)
+
     op.create_table('execution_lots',
     sa.Column('execution_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -224,7 +226,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('position', sa.BigInteger(), nullable=False),
     sa.Column('registered_at', sa.DateTime(), nullable=False),
-    sa.Column('term_days', sa.Integer(), nullable=False),
+    sa.Column('term_days', sa.Integer(), nullable=True),
     sa.Column('term_end', sa.Date(), nullable=True),
     sa.Column('effective_from', sa.DateTime(), nullable=True),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
@@ -269,6 +271,10 @@ def downgrade() -> None:
 
     op.drop_table('holds')
     op.drop_table('execution_lots')
+    with op.batch_alter_table('disposal_transfers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_disposal_transfers_lot_id'))
+
+    op.drop_table('disposal_transfers')
     with op.batch_alter_table('seizures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seizures_case_id'))
 
@@ -277,10 +283,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_executions_case_id'))
 
     op.drop_table('executions')
-    with op.batch_alter_table('disposal_transfers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_disposal_transfers_lot_id'))
-
-    op.drop_table('disposal_transfers')
     with op.batch_alter_table('case_transfers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_transfers_case_id'))
 

@@ -47,7 +47,7 @@ def _closed(lot: LotFacts, now: datetime) -> Conflict | None:
 @dataclass(frozen=True)
 class SeizePlan:
     lot_id: int
-    term_days: int
+    term_days: int | None
     rank: int
 
 
@@ -75,7 +75,8 @@ def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, serv
         limit = max_term_end(today, lot.property_class)
         if last_day is not None and last_day > limit:
             too_long.append(conflict(lot, "term_too_long", detail=f"{lot.property_class}: at most {limit}"))
-        plans.append(SeizePlan(lot.id, term_days(today, last_day or limit), len(queue.live) + 1))
+        days = term_days(today, last_day) if last_day is not None else None
+        plans.append(SeizePlan(lot.id, days, len(queue.live) + 1))
     refuse_if(conflicts, "the seizure was not recorded on any lot")
     if too_long:
         raise DomainError("term_too_long", "the term exceeds the statutory maximum", too_long,
@@ -205,8 +206,11 @@ def split(lot: LotFacts, actor: str, weights: list[Decimal], now: datetime) -> Q
     return queue
 
 
-def transfer_disposal(lot: LotFacts, actor: str, to_case: CaseFacts, now: datetime) -> int:
-    """The effective holder hands its disposal right to another case; ranks stay. Returns the from-case."""
+def transfer_disposal(lot: LotFacts, actor: str, to_case: CaseFacts, now: datetime) -> tuple[int, int]:
+    """The effective holder hands its disposal right to another case; ranks stay.
+
+    Returns (from case, from seizure): the right is the effective seizure's and lapses with it.
+    """
     if (closed := _closed(lot, now)):
         raise DomainError(closed.code, closed.detail, [closed])
     head = queue_at(lot, now).effective
@@ -217,7 +221,7 @@ def transfer_disposal(lot: LotFacts, actor: str, to_case: CaseFacts, now: dateti
     if to_case.id == holder.id:
         raise DomainError("validation_error", "the case already holds the disposal right",
                           errors={"to_case_id": ["must be another case"]})
-    return holder.id
+    return holder.id, head.hold.seizure_id
 
 
 def transfer_case(case: CaseFacts, actor: UnitFacts, mode: str, to_unit: UnitFacts,
@@ -230,10 +234,12 @@ def transfer_case(case: CaseFacts, actor: UnitFacts, mode: str, to_unit: UnitFac
             raise DomainError("validation_error", "a case is handed over to a court",
                               errors={"to_unit": ["must be a court"]})
         return
-    may_order = actor.code in acting.ancestors or (mode == "assist" and actor.code == case.acting_unit)
+    # A court acting for a case (after elevation, say) may itself designate or add a court under it.
+    ordering_own = mode != "elevate" and actor.code == case.acting_unit and actor.code in to_unit.ancestors
+    may_order = actor.code in acting.ancestors or ordering_own
     if actor.kind != "court" or not may_order:
-        raise forbid(f"only a superior court of {case.acting_unit} may {mode} this case"
-                     + (" (or the court acting for it may order assistance)" if mode == "assist" else ""))
+        raise forbid(f"only a superior court of {case.acting_unit}, or the court itself for designation "
+                     f"and assistance, may {mode} this case")
     if to_unit.kind != "court":
         raise DomainError("validation_error", "the unit must be a court", errors={"to_unit": ["must be a court"]})
     if mode == "elevate" and to_unit.code not in acting.ancestors:

@@ -95,12 +95,11 @@ def lot_flags(lot: LotFacts, queue: QueueView, now: datetime) -> list[str]:
 
 
 def disposer_case_id(lot: LotFacts, queue: QueueView) -> int | None:
-    """The effective holder's case, or the case it most recently handed its disposal right to."""
+    """The effective holder's case, or the case its effective seizure most recently handed the right to."""
     head = queue.effective
     if head is None:
         return None
-    holder = head.hold.case_id
-    for from_case, to_case in reversed(lot.disposal_transfers):
-        if from_case == holder:
+    for from_seizure, to_case in reversed(lot.disposal_transfers):
+        if from_seizure == head.hold.seizure_id:
             return to_case
-    return holder
+    return head.hold.case_id

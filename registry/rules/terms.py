@@ -36,6 +36,7 @@ def term_days(start: date, last_day: date) -> int:
     return (last_day - start).days + 1
 
 
-def term_end_from(start: date, days: int, property_class: str) -> date:
-    """The last day of a term of `days` days starting on `start`, never beyond the statutory maximum."""
-    return min(start + timedelta(days=days - 1), max_term_end(start, property_class))
+def term_end_from(start: date, days: int | None, property_class: str) -> date:
+    """The last day of a term of `days` days (None: the maximum) from `start`, never beyond the maximum."""
+    limit = max_term_end(start, property_class)
+    return limit if days is None else min(start + timedelta(days=days - 1), limit)

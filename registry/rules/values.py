@@ -39,7 +39,7 @@ class HoldFacts:
     case_id: int
     position: int
     registered_at: datetime
-    term_days: int
+    term_days: int | None                   # None: the statutory maximum, counted from when it takes effect
     term_end: date | None = None            # set by a renewal or carried by a split
     effective_from: datetime | None = None  # carried by a split
     ended_at: datetime | None = None
@@ -57,5 +57,5 @@ class LotFacts:
     split_at: datetime | None = None
     holds: tuple[HoldFacts, ...] = ()
     pending_objection_units: tuple[str, ...] = ()
-    disposal_transfers: tuple[tuple[int, int], ...] = ()  # (from_case_id, to_case_id), oldest first
+    disposal_transfers: tuple[tuple[int, int], ...] = ()  # (from_seizure_id, to_case_id), oldest first
     cases: dict[int, CaseFacts] = field(default_factory=dict, compare=False)

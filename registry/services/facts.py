@@ -155,5 +155,5 @@ def _disposal_transfers(session: Session, lot_ids, as_of: datetime | None) -> di
         query = query.where(DisposalTransfer.at <= as_of)
     found: dict[int, list[tuple[int, int]]] = {}
     for t in session.scalars(query.order_by(DisposalTransfer.id)):
-        found.setdefault(t.lot_id, []).append((t.from_case_id, t.to_case_id))
+        found.setdefault(t.lot_id, []).append((t.from_seizure_id, t.to_case_id))
     return found

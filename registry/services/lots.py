@@ -107,13 +107,14 @@ def transfer_disposal(session: Session, actor: str, lot_id: int, to_case_id: int
     def work(tx: Tx) -> DisposalTransfer:
         (lot,) = lot_facts(session, [lot_id])
         to_case = one_case(session, to_case_id)
-        from_case = decisions.transfer_disposal(lot, actor, to_case, tx.now)
-        row = DisposalTransfer(lot_id=lot_id, from_case_id=from_case, to_case_id=to_case_id,
-                               document_no=document_no, at=tx.now)
+        from_case, from_seizure = decisions.transfer_disposal(lot, actor, to_case, tx.now)
+        row = DisposalTransfer(lot_id=lot_id, from_case_id=from_case, from_seizure_id=from_seizure,
+                               to_case_id=to_case_id, document_no=document_no, at=tx.now)
         session.add(row)
         session.flush()
         tx.record("lot.disposal_transferred", {"id": row.id, "lot_id": lot_id, "from_case_id": from_case,
-                                               "to_case_id": to_case_id, "document_no": document_no})
+                                               "from_seizure_id": from_seizure, "to_case_id": to_case_id,
+                                               "document_no": document_no})
         return row
     return run_write(session, actor, work, idem)
 

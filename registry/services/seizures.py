@@ -55,10 +55,11 @@ def _lot_ids(session: Session, seizure_id: int, wanted: list[int] | None) -> lis
     return list(dict.fromkeys(wanted))
 
 
-def _live_lot_ids(lots, seizure_id: int, now: datetime) -> list[int]:
-    """The lots where the seizure is still live: not ended, and the lot neither split nor disposed."""
+def _live_lot_ids(lots, seizure_id: int, now: datetime, *statuses: str) -> list[int]:
+    """The lots where the seizure is still live (or in one of `statuses`), the lot neither split nor disposed."""
+    wanted = statuses or ("effective", "queued")
     return [lot.id for lot in lots if lot_status(lot, queue_at(lot, now), now) in ("free", "seized")
-            and (v := queue_at(lot, now).of_seizure(seizure_id)) is not None and v.live]
+            and (v := queue_at(lot, now).of_seizure(seizure_id)) is not None and v.status in wanted]
 
 
 def release(session: Session, actor: str, seizure_id: int, document_no: str, reason: str,
@@ -85,8 +86,8 @@ def renew(session: Session, actor: str, seizure_id: int, term_end: date, documen
     def work(tx: Tx) -> int:
         seizure = get_seizure(session, seizure_id)
         lots = lot_facts(session, _lot_ids(session, seizure_id, lot_ids))
-        if lot_ids is None:
-            lots = [lot for lot in lots if lot.id in _live_lot_ids(lots, seizure_id, tx.now)] or lots
+        if lot_ids is None:  # "the seizure" means the lots where its term is running; queued ones wait
+            lots = [lot for lot in lots if lot.id in _live_lot_ids(lots, seizure_id, tx.now, "effective")] or lots
         plans = decisions.renew(one_case(session, seizure.case_id), actor, seizure_id, lots, tx.now, term_end)
         previous = _current_terms(lots, seizure_id, tx.now)
         recorded = {h.lot_id: h for lot in lots for h in lot.holds if h.seizure_id == seizure_id}
