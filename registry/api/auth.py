@@ -4,13 +4,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable
 
 from flask import current_app, g, request
 
 from ..db import get_session
-from ..models import Unit
 from ..rules import DomainError
 from ..services.units import authenticate
 
@@ -47,6 +47,14 @@ def _failures() -> FailureWindow:
     return current_app.extensions.setdefault("registry.auth_failures", FailureWindow())
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as plain values: ORM rows expire on rollback and would reload mid-request."""
+
+    code: str
+    kind: str
+
+
 def identify() -> None:
     """before_request: every API path but the docs needs a valid token."""
     if not request.path.startswith("/api/v1") or request.path.startswith(PUBLIC_PATHS):
@@ -61,10 +69,10 @@ def identify() -> None:
     if unit is None:
         failures.fail(client)
         raise DomainError("unauthenticated", "a valid bearer token is required")
-    g.unit = unit
+    g.unit = Caller(unit.code, unit.kind)
 
 
-def current_unit() -> Unit:
+def current_unit() -> Caller:
     return g.unit
 
 

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 from ..rules import DomainError
@@ -67,12 +67,16 @@ def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def database_unavailable(error: OperationalError) -> Response:
+def database_unavailable(error: Exception) -> Response:
     """A busy (SQLite locked) or unreachable database: nothing was written; the client may retry."""
-    log.warning("database unavailable: %s", error.orig, extra={"request_id": g.get("request_id")})
+    log.warning("database unavailable: %s", getattr(error, "orig", error), extra={"request_id": g.get("request_id")})
     response = problem(503, "unavailable", "the database is busy or unreachable; retry shortly")
     response.headers["Retry-After"] = "1"
     return response
+
+
+def _lost_connection_or_unexpected(error: DBAPIError) -> Response:
+    return database_unavailable(error) if error.connection_invalidated else unexpected(error)
 
 
 def unexpected(error: Exception) -> Response:
@@ -84,4 +88,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PendingRollbackError, database_unavailable)
+    app.register_error_handler(DBAPIError, _lost_connection_or_unexpected)
     app.register_error_handler(Exception, unexpected)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .errors import Conflict, DomainError, refuse_if
 from .queue import QueueView, disposer_case_id, lot_flags, lot_status, queue_at
-from .terms import CLOCK_SKEW, MAX_TERM_YEARS, add_years, beijing_date, max_term_end, term_days
+from .terms import CLOCK_SKEW, beijing_date, max_term_end, term_days
 from .values import CaseFacts, LotFacts, UnitFacts
 
 CASE_KINDS_BY_UNIT = {"court": ("preservation", "execution"), "police": ("criminal",)}
@@ -129,7 +129,7 @@ def renew(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts], no
             conflicts.append(conflict(lot, "seizure_queued",
                                       detail="a queued seizure's term starts when it becomes effective"))
             continue
-        limit = add_years(view.term_end, _years(lot))
+        limit = max_term_end(view.term_end + timedelta(days=1), lot.property_class)  # one maximum beyond
         if new_last_day <= view.term_end:
             too_long.append(conflict(lot, "term_not_extended", detail=f"the term already ends {view.term_end}"))
         elif new_last_day > limit:
@@ -140,10 +140,6 @@ def renew(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts], no
         raise DomainError(too_long[0].code, "the new term is not allowed", too_long,
                           {"term_end": [c.detail for c in too_long]})
     return plans
-
-
-def _years(lot: LotFacts) -> int:
-    return MAX_TERM_YEARS[lot.property_class]
 
 
 def disposal_conflicts(case: CaseFacts, lot: LotFacts, now: datetime, override: bool) -> list[Conflict]:

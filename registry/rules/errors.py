@@ -36,7 +36,5 @@ class DomainError(Exception):
 
 def refuse_if(conflicts: list[Conflict], detail: str) -> None:
     """All or nothing: one blocking lot refuses the whole command, naming every blocking lot."""
-    if conflicts:
-        codes = {c.code for c in conflicts}
-        code = codes.pop() if len(codes) == 1 else "conflict"
-        raise DomainError(code, detail, conflicts)
+    if conflicts:  # the code is the first blocking lot's; each lot's own reason is in `conflicts`
+        raise DomainError(conflicts[0].code, detail, conflicts)

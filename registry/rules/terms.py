@@ -20,16 +20,20 @@ def end_of_term(term_end: date) -> datetime:
     return datetime.combine(term_end + timedelta(days=1), time(0), BEIJING).astimezone(timezone.utc)
 
 
-def add_years(day: date, years: int) -> date:
+def anniversary(day: date, years: int) -> date:
+    """The same date `years` later; 29 February's anniversary in a common year is 1 March."""
     try:
         return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
+    except ValueError:
+        return date(day.year + years, 3, 1)
 
 
 def max_term_end(start: date, property_class: str) -> date:
-    """The last day of a statutory maximum term starting on `start` (a 2-year term from 10 Jan ends 9 Jan)."""
-    return add_years(start, MAX_TERM_YEARS[property_class]) - timedelta(days=1)
+    """The last day of a statutory maximum term from `start`: the eve of its anniversary.
+
+    A 2-year term from 10 Jan 2026 ends 9 Jan 2028; from 1 Mar 2026, 29 Feb 2028; from 29 Feb 2028, 28 Feb 2030.
+    """
+    return anniversary(start, MAX_TERM_YEARS[property_class]) - timedelta(days=1)
 
 
 def term_days(start: date, last_day: date) -> int:

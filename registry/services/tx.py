@@ -66,8 +66,8 @@ def clock() -> datetime:
 
 def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idempotency | None = None) -> T:
     """Run `work` as one serialised write; commit only if it recorded its entry."""
-    begin_write(session)
     try:
+        begin_write(session)
         head = lock_head(session)
         if idem is not None:
             _replay_if_seen(session, actor, idem)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from helpers import (API, assert_audit_clean, assert_conflict, assert_problem, check, conflicts_of, execute,
                      iso, ledger_size, ledger_types, lot_view, nothing_changes, ok, open_case, per_lot, queue,
                      register_lots, release, renew, seize, seize_body, split, try_seize)

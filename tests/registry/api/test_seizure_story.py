@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from helpers import (API, YARD, assert_audit_clean, assert_conflict, assert_problem, check, execute, history,
                      ids, ledger_size, ledger_types, lot_view, nothing_changes, notifications, ok, open_case,
                      per_lot, queue, register_lots, release, renew, seize, seizure_view, split, transfer,
