@@ -7,12 +7,15 @@ both hold a read snapshot and deadlock on upgrade).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger("registry.db")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -79,6 +82,12 @@ def get_session() -> Session:
 
 
 def close_session(_exc: BaseException | None = None) -> None:
+    """End the request's session. Its connection may have died with the database: drop it, never fail."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as error:
+        log.warning("discarding a broken database connection: %s", error.orig)
+        session.invalidate()
