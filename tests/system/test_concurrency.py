@@ -98,6 +98,9 @@ def test_many_cases_seize_the_same_lots(system, tmp_path):
     assert seized_ids <= recorded, "a 201 the client saw is missing from the ledger"
     _ledger_verifies(servers[0], tokens, tmp_path)
     assert audit(url, key_file)[0] == []
+    print(f"held: {CLIENTS} client processes, {len(answered)} seizure requests ({len(answered) * 5} lot seizures) "
+          f"on {LOTS} lots through 2 instances; every lot ranks 1..{CLIENTS}, one effective; "
+          f"{len(seized_ids)} acknowledged seizures all in the ledger; lost: 0")
 
 
 def _deliver(args):
@@ -137,6 +140,8 @@ def test_two_units_deliver_the_same_lot_at_once(system, tmp_path):
     assert len(executions["items"]) == rounds
     assert audit(url, key_file)[0] == []
     _ledger_verifies(servers[1], tokens, tmp_path)
+    print(f"held: {rounds} rounds of two units delivering one lot at once through two instances: "
+          f"{rounds} x (one 201, one 409 lot_disposed)")
 
 
 def _churn(args):
@@ -183,3 +188,5 @@ def test_releases_and_renewals_race_seizures(system, tmp_path):
         _queue_is_sound(servers[0], tokens["AUDITOR"], lot_id)
     assert audit(url, key_file)[0] == []
     _ledger_verifies(servers[0], tokens, tmp_path)
+    print(f"held: {clients} clients, {sum(outcomes.values())} seize/release/renew requests on {len(lot_ids)} lots: "
+          f"{dict(sorted(((a, s), n) for (a, s, _), n in outcomes.items()))}")
