@@ -32,7 +32,7 @@ def require_acting(case: CaseFacts, actor: str, act: str) -> None:
 
 def open_case(actor: UnitFacts, kind: str) -> None:
     if kind not in CASE_KINDS_BY_UNIT.get(actor.kind, ()):
-        raise forbid(f"a {actor.kind} unit may not open a {kind} case")
+        raise forbid(f"a {actor.kind} unit may not open {kind} cases")
 
 
 def _closed(lot: LotFacts, now: datetime) -> Conflict | None:
