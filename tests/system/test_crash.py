@@ -96,11 +96,10 @@ def _cluster() -> str | None:
     return sorted(os.listdir("/etc/postgresql"))[-1]
 
 
+@pytest.mark.parametrize("system", ["postgresql"], indirect=True)
 def test_immediate_stop_of_postgresql_mid_load_loses_nothing(system, tmp_path):
     servers, tokens, url, key_file = system
     version = _cluster()
-    if "postgresql" not in url:
-        pytest.skip("a PostgreSQL crash needs PostgreSQL")
     if version is None:
         pytest.skip("needs root and a local pg_ctlcluster to stop the server")
     with _load(servers[0], tokens["COURT-0"], seconds=10) as result:

@@ -23,11 +23,10 @@ def _postgres_url(url: str) -> str:
     return url.replace("+psycopg", "")
 
 
+@pytest.mark.parametrize("system", ["postgresql"], indirect=True)
 def test_backup_and_restore_verifies_against_the_checkpoint_taken_before(system, tmp_path):
     """The documented procedure: pg_dump plus a copy of the key file; restore; the auditor's state still holds."""
     servers, tokens, url, key_file = system
-    if "postgresql" not in url:
-        pytest.skip("the documented backup procedure is PostgreSQL's (pg_dump / pg_restore)")
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
     lots = _register(servers[0].url, tokens["COURT-0"], 20, "BAK")
