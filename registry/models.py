@@ -50,7 +50,7 @@ class Lot(Base):
     location: Mapped[str] = mapped_column(String(200), default="")
     owner: Mapped[str] = mapped_column(String(200), default="", index=True)
     property_class: Mapped[str] = mapped_column(String(16), default="movable")
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     split_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -131,7 +131,7 @@ class Renewal(Base):
     __tablename__ = "renewals"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     seizure_id: Mapped[int] = mapped_column(ForeignKey("seizures.id"), index=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     previous_term_end: Mapped[date] = mapped_column(Date)  # the last day in force before, as shown then
     # The hold's recorded facts before the renewal, so an as-of view before it can put them back exactly.
     prior_term_end: Mapped[date | None] = mapped_column(Date)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,8 +83,10 @@ def fetch_nodes(session: Session):
     def fetch(keys: Sequence[tuple[int, int]]) -> Mapping[tuple[int, int], bytes]:
         if not keys:
             return {}
-        rows = session.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
-                               .where(tuple_(LedgerNode.level, LedgerNode.index).in_(list(keys))))
+        # Point lookups OR-ed together: both databases serve each from the primary key (a row-value IN
+        # makes SQLite scan the whole table).
+        points = [and_(LedgerNode.level == level, LedgerNode.index == index) for level, index in keys]
+        rows = session.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(or_(*points)))
         return {(level, index): bytes(h) for level, index, h in rows}
     return fetch
 
