@@ -55,7 +55,9 @@ def search_lots(args):
 def get_lot(args, lot_id):
     """The lot, its live queue in rank order, its history and who may dispose, now or `as_of` any instant."""
     session = get_session()
-    return lot_view(session, lot_id, args.get("as_of") or read_now(session))
+    if "as_of" in args:
+        return lot_view(session, lot_id, args["as_of"])
+    return lot_view(session, lot_id, read_now(session), rewind=False)
 
 
 @blp.post("/lots/<id:lot_id>/split")

@@ -1,28 +1,45 @@
 """Seizing, releasing and renewing: the 轮候 queue kept by registration order."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Hold, Renewal, Seizure
-from ..rules import DomainError, decisions, lot_status, queue_at
+from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
 from .facts import lot_facts, not_found, one_case
 from .ledger_log import ledger_time
 from .tx import Tx, run_write
 
 
+@dataclass(frozen=True)
+class Seized:
+    """A new seizure and, per lot, where it stands at the instant it was recorded."""
+
+    seizure: Seizure
+    lots: list[dict[str, Any]]
+
+
+def _standing(lot, plan, now: datetime, requested: date | None) -> dict[str, Any]:
+    effective = plan.rank == 1
+    last_day = (requested or max_term_end(beijing_date(now), lot.property_class)) if effective else None
+    return {"lot_id": lot.id, "card_no": lot.card_no, "rank": plan.rank,
+            "status": "effective" if effective else "queued", "effective_from": now if effective else None,
+            "term_end": last_day, "ended_at": None}
+
+
 def seize(session: Session, actor: str, case_id: int, kind: str, document_no: str, served_at: datetime,
-          term_end: date | None, lot_ids: list[int], idem=None) -> int:
+          term_end: date | None, lot_ids: list[int], idem=None) -> Seized:
     """One seizure on every listed lot or on none; each lot's rank is its place in the queue."""
-    def work(tx: Tx) -> int:
+    def work(tx: Tx) -> Seized:
         case = one_case(session, case_id)
         lots = lot_facts(session, lot_ids)
         plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end)
         seizure = Seizure(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
-                          served_at=served_at, recorded_at=tx.now, term_end=term_end)
+                          served_at=served_at.astimezone(timezone.utc), recorded_at=tx.now, term_end=term_end)
         session.add(seizure)
         session.flush()
         position = tx.head.size  # the seq of this seizure's ledger entry: registration order
@@ -33,7 +50,7 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
             "id": seizure.id, "case_id": case_id, "kind": kind, "document_no": document_no,
             "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
             "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]})
-        return seizure.id
+        return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
     return run_write(session, actor, work, idem)
 
 

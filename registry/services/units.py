@@ -80,18 +80,19 @@ def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = No
     return run_write(session, actor, work)
 
 
-def authenticate(session: Session, bearer: str) -> Unit | None:
-    """The unit a bearer token belongs to, or None; the secret is compared in constant time."""
+def authenticate(session: Session, bearer: str):
+    """The (code, kind) of the unit a bearer token belongs to, or None; the secret is compared in constant time."""
     token_id, _, secret = bearer.partition(".")
     if not token_id or not secret or len(bearer) > 200:
         return None
-    row = session.get(Token, token_id)
+    row = session.execute(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind)
+                          .join(Unit, Unit.code == Token.unit_code).where(Token.id == token_id)).first()
     if row is None or row.revoked_at is not None:
         hmac.compare_digest(_digest(secret), bytes(32))  # same work whether or not the id exists
         return None
     if not hmac.compare_digest(_digest(secret), bytes(row.secret_hash)):
         return None
-    return session.get(Unit, row.unit_code)
+    return row
 
 
 def list_units(session: Session) -> list[Unit]:

@@ -32,25 +32,32 @@ def lot_summaries(session: Session, lots: list[Lot], now: datetime) -> list[dict
     return [lot_summary(lot, facts[lot.id], now) for lot in lots]
 
 
-def lot_view(session: Session, lot_id: int, now: datetime) -> dict[str, Any]:
-    """The lot, its live queue in rank order, its ended seizures, who may dispose, as of `now`."""
-    (facts,) = lot_facts(session, [lot_id], as_of=now)
+def lot_view(session: Session, lot_id: int, now: datetime, rewind: bool = True) -> dict[str, Any]:
+    """The lot, its live queue in rank order, its ended seizures, who may dispose, as of `now`.
+
+    `rewind=False` when `now` is the present: nothing recorded lies after it, so nothing is undone.
+    """
+    (facts,) = lot_facts(session, [lot_id], as_of=now if rewind else None)
     lot = session.get(Lot, lot_id)
     queue = queue_at(facts, _frozen_at(facts, now))
     seizures = {s.id: s for s in session.scalars(
         select(Seizure).where(Seizure.id.in_([h.seizure_id for h in facts.holds])))}
     disposer = disposer_case_id(facts, queue)
     children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
-                               .order_by(Lot.id)).all()
-    line = lineage(session, [lot])[lot_id]
-    objections = session.scalars(select(Objection.id).where(Objection.lot_id.in_(line), Objection.filed_at <= now)
-                                 .where((Objection.lifted_at.is_(None)) | (Objection.lifted_at > now))
-                                 .order_by(Objection.id)).all()
+                               .order_by(Lot.id)).all() if facts.split_at is not None else []
+    objections = _pending_objection_ids(session, lot, now) if facts.pending_objection_units else []
     return {**lot_summary(lot, facts, now), "as_of": now,
             "seizures": [_entry(v, facts, seizures) for v in queue.live],
             "history": [_entry(v, facts, seizures) for v in queue.ended],
             "disposer": {"case_id": disposer, "unit": facts.cases[disposer].acting_unit} if disposer else None,
             "children": list(children), "objections": list(objections)}
+
+
+def _pending_objection_ids(session: Session, lot: Lot, now: datetime) -> list[int]:
+    line = lineage(session, [lot])[lot.id]
+    return list(session.scalars(select(Objection.id).where(Objection.lot_id.in_(line), Objection.filed_at <= now)
+                                .where((Objection.lifted_at.is_(None)) | (Objection.lifted_at > now))
+                                .order_by(Objection.id)))
 
 
 def _entry(view: HoldView, facts: LotFacts, seizures: dict[int, Seizure]) -> dict[str, Any]:
