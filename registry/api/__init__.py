@@ -5,7 +5,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from . import cases, errors, executions, ledger, lots, notifications, seizures, units
-from .auth import identify
+from .auth import identify, no_control_in_url, no_stray_query
 from .docs import register_docs
 from .routing import IdConverter, id_schema
 from .schemas import ProblemOut
@@ -38,7 +38,9 @@ def init_app(app: Flask) -> Api:
     api.register_converter(IdConverter, id_schema)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.before_request(no_control_in_url)
     app.before_request(identify)
+    app.before_request(no_stray_query)
     errors.register(app)
     register_docs(app)
     return api

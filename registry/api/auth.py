@@ -12,6 +12,7 @@ from flask import current_app, g, request
 
 from ..db import get_session
 from ..rules import DomainError
+from .fields import NOT_TEXT
 from ..services.units import authenticate
 
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
@@ -70,6 +71,24 @@ def identify() -> None:
         failures.fail(client)
         raise DomainError("unauthenticated", "a valid bearer token is required")
     g.unit = Caller(unit.code, unit.kind)
+
+
+def no_control_in_url() -> None:
+    """before_request: a NUL or other control character in the path or query is never meant; refuse it."""
+    if NOT_TEXT.search(request.path):
+        raise DomainError("not_found", "no such resource")
+    if any(NOT_TEXT.search(text) for text in (*request.args.keys(), *request.args.values())):
+        raise DomainError("validation_error", "the URL contains control characters",
+                          errors={"url": ["must not contain control characters"]})
+
+
+def no_stray_query() -> None:
+    """before_request: an operation that takes no query parameters refuses them rather than ignore them."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    declared = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    if request.args and request.path.startswith("/api/v1") and not any(p["in"] == "query" for p in declared):
+        raise DomainError("validation_error", "this operation takes no query parameters",
+                          errors={name: ["Unknown field."] for name in request.args})
 
 
 def current_unit() -> Caller:

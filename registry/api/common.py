@@ -23,8 +23,11 @@ def respond(body: Any, status: int) -> Response:
 
 
 def perform(command: Callable[[Idempotency | None], T], present: Callable[[T], Any], schema: Schema,
-            status: int = 201) -> Response:
-    """Run a write, honouring Idempotency-Key: a retry with the same body gets the first response."""
+            status: int = 201, remember: Callable[[Any], Any] = lambda body: body) -> Response:
+    """Run a write, honouring Idempotency-Key: a retry with the same body gets the first response.
+
+    `remember` shapes what is kept for retries: secrets shown once must not be kept in clear.
+    """
     rendered: list[tuple[int, Any]] = []
 
     def render(result: T) -> tuple[int, Any]:  # inside the transaction when a key is given; once either way
@@ -32,13 +35,17 @@ def perform(command: Callable[[Idempotency | None], T], present: Callable[[T], A
             rendered.append((status, schema.dump(present(result))))
         return rendered[0]
 
+    def kept(result: T) -> tuple[int, Any]:
+        code, body = render(result)
+        return code, remember(body)
+
     key = request.headers.get("Idempotency-Key")
     idem = None
     if key is not None:
         if not 1 <= len(key) <= 200:
             raise DomainError("validation_error", "bad Idempotency-Key",
                               errors={"Idempotency-Key": ["1 to 200 characters"]})
-        idem = Idempotency(key, _fingerprint(), render)
+        idem = Idempotency(key, _fingerprint(), kept)
     try:
         result = command(idem)
     except Replayed as replay:

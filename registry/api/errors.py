@@ -79,9 +79,19 @@ def _lost_connection_or_unexpected(error: DBAPIError) -> Response:
     return database_unavailable(error) if error.connection_invalidated else unexpected(error)
 
 
+def _unparsable_or_unexpected(error: ValueError) -> Response:
+    # Python refuses integers over 4300 digits with this message while parsing the request's JSON.
+    return unparsable(error) if "integer string conversion" in str(error) else unexpected(error)
+
+
 def unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
     return problem(500, "internal_error", "an internal error occurred; quote the request id to the operator")
+
+
+def unparsable(error: Exception) -> Response:
+    """JSON beyond the parser's own limits (nesting, integer digits): bad input, never a 500."""
+    return problem(400, "bad_request", "the JSON body is nested too deeply or has a number too long to read")
 
 
 def register(app: Flask) -> None:
@@ -90,4 +100,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PendingRollbackError, database_unavailable)
     app.register_error_handler(DBAPIError, _lost_connection_or_unexpected)
+    app.register_error_handler(RecursionError, unparsable)
+    app.register_error_handler(ValueError, _unparsable_or_unexpected)
     app.register_error_handler(Exception, unexpected)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -9,8 +10,9 @@ from marshmallow import ValidationError, fields, validate
 
 from .routing import MAX_ID
 
-WEIGHT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# At most 9 digits before the point: a billion tonnes a lot keeps even a 1000-lot total far inside 64 bits.
+WEIGHT = re.compile(r"(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?")
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(2999, 12, 31, tzinfo=timezone.utc)
 
 
 class Weight(fields.Field):
@@ -22,25 +24,45 @@ class Weight(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str):
             raise ValidationError("must be a decimal string such as \"2.0312\", not a JSON number")
-        if not WEIGHT.match(value):
-            raise ValidationError("must be a positive decimal with at most 4 decimals, e.g. \"2.0312\"")
+        if not WEIGHT.fullmatch(value):
+            raise ValidationError("must be a positive decimal with at most 9 digits before the point and 4 "
+                                  "after, e.g. \"2.0312\"")
         weight = Decimal(value)
         if weight <= 0:
             raise ValidationError("must be greater than zero")
         return weight
 
 
+# Control characters and lone UTF-16 surrogates (which no database can store as UTF-8) are never text.
+NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> None:
+    if NOT_TEXT.search(value):
+        raise ValidationError("must not contain control characters or lone surrogates")
+
+
 def Text(max_length: int = 200, required: bool = True, **kwargs: Any) -> fields.String:
-    """Any Unicode text without control characters, trimmed length 1..max_length."""
-    checks = [validate.Length(min=1 if required else 0, max=max_length),
-              validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", error="must not contain control characters")]
+    """Any Unicode text without control characters, length 1..max_length."""
+    checks = [validate.Length(min=1 if required else 0, max=max_length), clean_text]
     return fields.String(required=required, validate=checks, **kwargs)
 
 
 def Code(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,63}$",
+    return fields.String(validate=validate.Regexp(r"[A-Z0-9][A-Z0-9_-]{0,63}\Z",
                                                   error="upper-case letters, digits, - and _ (at most 64)"),
                          **kwargs)
+
+
+def within_calendar(value: datetime) -> None:
+    """Instants the registry can store and compute with (and a clerk could mean)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValidationError("must be between 1900 and 2999")
+
+
+def Instant(**kwargs: Any) -> fields.AwareDateTime:
+    """An RFC 3339 instant with its offset; naive times are refused, not guessed."""
+    return fields.AwareDateTime(validate=within_calendar, **kwargs)
 
 
 def Id(**kwargs: Any) -> fields.Integer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 from marshmallow import RAISE
 
 from ..db import get_session
@@ -12,6 +13,7 @@ from ..services.ledger_log import ledger_time
 from ..services.notifications import notifications
 from ..services.tx import read_now
 from .auth import allow, current_unit
+from .fields import within_calendar
 from .schemas import NotificationArgs, NotificationPage
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
@@ -22,9 +24,14 @@ def _cursor(after: str | None) -> str | None:
     if after is None or "~" in after:
         return after
     try:  # an instant: everything strictly after it
-        return ledger_time(datetime.fromisoformat(after.replace("Z", "+00:00"))) + "~~"
-    except ValueError:
-        raise DomainError("validation_error", "bad `after`", errors={"after": ["a notification id or an instant"]})
+        instant = datetime.fromisoformat(after.replace("Z", "+00:00"))
+        if instant.tzinfo is None:
+            raise ValueError("no offset")
+        within_calendar(instant)
+        return ledger_time(instant) + "~~"
+    except (ValueError, OverflowError, ValidationError):
+        raise DomainError("validation_error", "bad `after`", errors={
+            "after": ["a notification id, or an RFC 3339 instant with its offset between 1900 and 2999"]})
 
 
 @blp.get("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
 
 from ..rules import PROPERTY_CLASSES
-from .fields import Code, Id, IdList, Text, Weight
+from .fields import Code, Id, IdList, Instant, Text, Weight, clean_text
 from .routing import MAX_ID
 
 UNIT_KINDS = ("court", "police", "auditor", "admin")
@@ -25,7 +25,7 @@ class Page(Schema):
 
 
 class PageArgs(Strict):
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(validate=[clean_text, validate.Length(max=200)])
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -45,7 +45,8 @@ class UnitOut(Schema):
 
 
 class UnitCreated(UnitOut):
-    token = fields.String(metadata={"description": "the unit's first bearer token; shown only once"})
+    token = fields.String(allow_none=True,
+                          metadata={"description": "the unit's first bearer token; shown only once (null on a retry)"})
     token_id = fields.String()
 
 
@@ -91,18 +92,18 @@ class LotPage(Page):
 
 
 class LotSearchArgs(PageArgs):
-    card_no = fields.String(validate=validate.Length(max=100))
-    custodian = fields.String(validate=validate.Length(max=200))
-    owner = fields.String(validate=validate.Length(max=200))
-    location = fields.String(validate=validate.Length(max=200))
+    card_no = fields.String(validate=[clean_text, validate.Length(max=100)])
+    custodian = fields.String(validate=[clean_text, validate.Length(max=200)])
+    owner = fields.String(validate=[clean_text, validate.Length(max=200)])
+    location = fields.String(validate=[clean_text, validate.Length(max=200)])
     status = fields.String(validate=validate.OneOf(LOT_STATUSES))
     case_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
-    q = fields.String(validate=validate.Length(min=1, max=100),
+    q = fields.String(validate=[clean_text, validate.Length(min=1, max=100)],
                       metadata={"description": "card numbers within one edit (a typo) of this one"})
 
 
 class AsOfArgs(Strict):
-    as_of = fields.AwareDateTime(metadata={"description": "RFC 3339 instant; past or future"})
+    as_of = Instant(metadata={"description": "RFC 3339 instant; past or future"})
 
 
 class QueueEntry(Schema):
@@ -214,7 +215,7 @@ class CasePage(Page):
 
 
 class CaseSearchArgs(PageArgs):
-    number = fields.String(validate=validate.Length(max=200))
+    number = fields.String(validate=[clean_text, validate.Length(max=200)])
 
 
 class CaseTransferIn(Strict):
@@ -233,7 +234,7 @@ class SeizeIn(Strict):
     case_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(SEIZURE_KINDS))
     document_no = Text()
-    served_at = fields.AwareDateTime(required=True)
+    served_at = Instant(required=True)
     term_end = fields.Date(load_default=None, allow_none=True,
                            metadata={"description": "last day (Beijing); default the statutory maximum"})
     lot_ids = IdList(required=True)
@@ -354,7 +355,7 @@ class ExecutionOut(Schema):
 
 # -- notifications -------------------------------------------------------------------------------------------
 class NotificationArgs(PageArgs):
-    after = fields.String(validate=validate.Length(max=200),
+    after = fields.String(validate=[clean_text, validate.Length(max=200)],
                           metadata={"description": "a notification id (or an RFC 3339 instant) already seen"})
 
 

@@ -17,13 +17,18 @@ blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Cour
 @blp.arguments(UnitIn)
 @blp.response(201, UnitCreated)
 def create_unit(args):
-    """Create a unit; the response carries its first token, shown once."""
+    """Create a unit; the response carries its first token, shown once.
+
+    A retry with the same Idempotency-Key answers with `token` null: the secret is never kept in clear.
+    Issue another with `seizure-registry tokens issue` if the first answer was lost.
+    """
     session = get_session()
     return perform(lambda idem: units.create_unit(session, current_unit().code, args["code"], args["name"],
                                                   args["kind"], args["parent"], idem),
                    lambda issued: {"code": issued.unit.code, "name": issued.unit.name, "kind": issued.unit.kind,
                                    "parent_code": issued.unit.parent_code, "token": issued.token,
-                                   "token_id": issued.token_id}, UnitCreated())
+                                   "token_id": issued.token_id}, UnitCreated(),
+                   remember=lambda body: {**body, "token": None})
 
 
 @blp.get("")

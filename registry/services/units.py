@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from .tx import Tx, run_write
 
 OPERATOR = "@operator"  # the actor of entries made from the server's command line
 UNIT_KINDS = ("court", "police", "auditor", "admin")
+TOKEN = re.compile(r"[0-9a-f]{16}\.[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = No
 
 def authenticate(session: Session, bearer: str):
     """The (code, kind) of the unit a bearer token belongs to, or None; the secret is compared in constant time."""
-    token_id, _, secret = bearer.partition(".")
-    if not token_id or not secret or len(bearer) > 200:
+    if not TOKEN.fullmatch(bearer):  # checked before any lookup: nothing malformed reaches the database
         return None
+    token_id, _, secret = bearer.partition(".")
     row = session.execute(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind)
                           .join(Unit, Unit.code == Token.unit_code).where(Token.id == token_id)).first()
     if row is None or row.revoked_at is not None:

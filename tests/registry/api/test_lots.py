@@ -217,9 +217,11 @@ def test_bad_weights_and_bodies_are_422_naming_the_field_and_store_nothing(units
     assert_problem(court.get("/api/v1/lots/1", query_string={"as_of": "yesterday"}), 422, "validation_error")
     # and what is allowed is echoed with exactly 4 decimals
     r = court.post("/api/v1/lots", json={"lots": [lot("W-A", "2"), lot("W-B", "0.5"), lot("W-C", "0.0001"),
-                                                  lot("W-D", "999999999999.9999")]})
+                                                  lot("W-D", "999999999.9999")]})
     assert r.status_code == 201, r.get_json()
-    assert [o["weight_t"] for o in r.get_json()["lots"]] == ["2.0000", "0.5000", "0.0001", "999999999999.9999"]
+    assert [o["weight_t"] for o in r.get_json()["lots"]] == ["2.0000", "0.5000", "0.0001", "999999999.9999"]
+    # a billion tonnes a lot at most, so that any 1000-lot total stays exact in 64 bits
+    assert_problem(court.post("/api/v1/lots", json={"lots": [lot("W-E", "1000000000")]}), 422, "validation_error")
 
 
 def test_exact_total_weight(units):
