@@ -155,8 +155,8 @@ class Replay:
         for lot in d["lots"]:
             key = hold_key(d["seizure_id"], lot["lot_id"])
             self.state["holds"][key].update(term_end=d["term_end"], effective_from=lot["effective_from"])
-            self.state["renewals"][self._next_key("renewals", key)] = {"term_end": d["term_end"], "document_no": d["document_no"],
-                                                        "at": e.time}
+            self.state["renewals"][self._next_key("renewals", key)] = {
+                "term_end": d["term_end"], "document_no": d["document_no"], "at": e.time}
 
     def _execution_recorded(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["executions"][str(d["id"])] = {

@@ -33,7 +33,8 @@ def snapshot(session: Session) -> State:
     """Every recorded fact in the tables, keyed and formatted exactly as ledger.replay builds them."""
     state = empty_state()
     for u in session.scalars(select(m.Unit)):
-        state["units"][u.code] = {"name": u.name, "kind": u.kind, "parent": u.parent_code, "created_at": _t(u.created_at)}
+        state["units"][u.code] = {"name": u.name, "kind": u.kind, "parent": u.parent_code,
+                                  "created_at": _t(u.created_at)}
     for t in session.scalars(select(m.Token)):
         state["tokens"][t.id] = {"unit": t.unit_code, "revoked_at": _t(t.revoked_at)}
     for lot in session.scalars(select(m.Lot)):

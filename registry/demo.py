@@ -49,7 +49,7 @@ class Story:
 
     def call(self, unit: str, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         response = self.client.open(f"/api/v1{path}", method=method, json=body,
-                                     headers={"Authorization": f"Bearer {self.tokens[unit]}"})
+                                    headers={"Authorization": f"Bearer {self.tokens[unit]}"})
         if response.status_code != expect:
             raise click.ClickException(f"{method} {path} answered {response.status_code}: {response.get_json()}")
         return response.get_json()
@@ -102,8 +102,8 @@ def _act(story: Story) -> None:
                                ("SH-PSB-ECON", "沪公经立字〔2025〕77号", "criminal"),
                                ("SH-BAOSHAN-COURT", "(2025)沪0113执1234号", "execution"),
                                ("ZJ-NINGBO-COURT", "(2025)浙02执556号", "execution")]:
-        cases[unit] = story.call(unit, "POST", "/cases", {"number": number, "kind": kind, "applicant": "债权人",
-                                                           "respondent": OWNER}, 201)
+        body = {"number": number, "kind": kind, "applicant": "债权人", "respondent": OWNER}
+        cases[unit] = story.call(unit, "POST", "/cases", body, 201)
     say()
     say(f"== {story.when()}  Seizures, in the order they reach the registry ==")
     seize = lambda unit, lot_ids, doc, **kw: story.call(unit, "POST", "/seizures", {  # noqa: E731
@@ -122,7 +122,8 @@ def _act(story: Story) -> None:
         f"queued (轮候) on {queued} behind earlier seizures (rank {sorted(ranks)}).")
     story.clock.wait(hours=3)
     ningbo = seize("ZJ-NINGBO-COURT", ids(25, 32), "(2025)浙02执556号之一")
-    say(f"Ningbo court seals stacks 25–32: queued on all 8 — behind Baoshan on 25–30, behind Wuxi on 31–32.")
+    say(f"Ningbo court seals stacks 25–32: queued on all {len(ningbo['lots'])} — behind Baoshan on 25–30, "
+        "behind Wuxi on 31–32.")
     wuxi_civil = seize("JS-WUXI-COURT", ids(205, 206), "(2025)苏02执保88号之二")
     flags = story.call("SH-BAOSHAN-COURT", "GET", f"/lots/{ids(205, 205)[0]}")["flags"]
     say(f"Wuxi also seals stacks 205–206 behind the police: they are flagged {flags} (seizure {wuxi_civil['id']}).")

@@ -42,8 +42,8 @@ def search_lots(args):
     """Search lots; `q` finds card numbers one typo away; status is judged at request time."""
     session = get_session()
     now = read_now(session)
-    query = lot_service.LotQuery(**{k: args.get(k) for k in ("card_no", "custodian", "owner", "location",
-                                                               "status", "case_id", "q")})
+    fields = ("card_no", "custodian", "owner", "location", "status", "case_id", "q")
+    query = lot_service.LotQuery(**{k: args.get(k) for k in fields})
     page, cursor = lot_service.search_lots(session, query, args.get("cursor"), args["limit"], now)
     return {"items": lot_summaries(session, page, now), "next": cursor}
 

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Execution, ExecutionLot, Hold, Lot
-from ..rules import Conflict, DomainError, LotFacts, decisions
+from ..rules import Conflict, LotFacts, decisions
 from .facts import lot_facts, one_case
 from .tx import Tx, read_now, run_write
 
@@ -83,5 +83,3 @@ def execute(session: Session, actor: str, case_id: int, kind: str, document_no: 
             "executed": [list(p) for p in plan.executed], "voided": [list(p) for p in plan.voided]})
         return ExecutionResult(execution, lots, plan.voided)
     return run_write(session, actor, work, idem)
-
-

@@ -131,8 +131,10 @@ def _before_renewals(session: Session, lot_ids, as_of: datetime) -> dict[tuple[i
 
 def _hold(h: Hold, as_of: datetime | None, renewal: Renewal | None = None) -> HoldFacts:
     ended = h.ended_at is not None and (as_of is None or h.ended_at <= as_of)
-    term_end, since = (renewal.prior_term_end, renewal.prior_effective_from) if renewal else (h.term_end,
-                                                                                            h.effective_from)
+    if renewal is not None:
+        term_end, since = renewal.prior_term_end, renewal.prior_effective_from
+    else:
+        term_end, since = h.term_end, h.effective_from
     return HoldFacts(h.seizure_id, h.lot_id, h.case_id, h.position, h.registered_at, h.term_days, term_end,
                      since, h.ended_at if ended else None, h.end_status if ended else None)
 

@@ -106,5 +106,3 @@ def get_unit(session: Session, code: str) -> Unit:
     if unit is None:
         raise not_found("unit", code)
     return unit
-
-

@@ -31,16 +31,16 @@ def ok(r, status: int = 200) -> Any:
     return r.get_json()
 
 
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    """An RFC 9457 problem with the given status and stable code."""
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == "application/problem+json", r.headers.get("Content-Type")
+def assert_problem(r, status: int, code: str | None = None, context: object = "") -> dict:
+    """An RFC 9457 problem with this status (and code); returns its body."""
+    assert r.status_code == status, (context, r.status_code, r.get_data(as_text=True))
+    assert r.mimetype == "application/problem+json", (context, r.headers.get("Content-Type"))
     body = r.get_json()
     missing = [f for f in PROBLEM_FIELDS if f not in body]
-    assert not missing, f"problem lacks {missing}: {body}"
-    assert body["status"] == status
+    assert not missing, (context, f"problem lacks {missing}: {body}")
+    assert body["status"] == status, (context, body)
     if code is not None:
-        assert body["code"] == code, body
+        assert body["code"] == code, (context, body)
     return body
 
 

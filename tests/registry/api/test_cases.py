@@ -3,27 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+from helpers import assert_problem, ledger_size as tree_size
+
 CASE_FIELDS = ("id", "number", "kind", "applicant", "respondent", "owner_unit", "acting_unit", "assisting_units")
 NUMBER = "(2024)沪0113执1234号"
-
-
-def assert_problem(r, status: int, code: str | None = None, context: object = "") -> dict:
-    assert r.status_code == status, (context, r.status_code, r.get_data(as_text=True))
-    assert r.mimetype == "application/problem+json", (context, r.headers.get("Content-Type"))
-    body = r.get_json()
-    missing = [f for f in PROBLEM_FIELDS if f not in body]
-    assert not missing, (context, f"problem lacks {missing}: {body}")
-    assert body["status"] == status, (context, body)
-    if code is not None:
-        assert body["code"] == code, (context, body)
-    return body
-
-
-def tree_size(reader) -> int:
-    r = reader.get("/api/v1/ledger/checkpoint")
-    assert r.status_code == 200, r.get_data(as_text=True)
-    return int(r.get_data(as_text=True).split("\n")[1])
 
 
 def find(reader, number: str) -> list[dict]:

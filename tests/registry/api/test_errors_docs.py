@@ -9,7 +9,8 @@ import pytest
 from registry import create_app
 from registry.config import TestingConfig
 
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+from helpers import PROBLEM_FIELDS, assert_problem, ledger_size as tree_size
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # SPEC §5, with path parameters written as {}
@@ -35,24 +36,6 @@ SPEC_QUERY = {
     ("get", "/ledger/proof/inclusion"): {"index", "size"},
     ("get", "/ledger/proof/consistency"): {"old", "new"},
 }
-
-
-def assert_problem(r, status: int, code: str | None = None, context: object = "") -> dict:
-    assert r.status_code == status, (context, r.status_code, r.get_data(as_text=True))
-    assert r.mimetype == "application/problem+json", (context, r.headers.get("Content-Type"))
-    body = r.get_json()
-    missing = [f for f in PROBLEM_FIELDS if f not in body]
-    assert not missing, (context, f"problem lacks {missing}: {body}")
-    assert body["status"] == status, (context, body)
-    if code is not None:
-        assert body["code"] == code, (context, body)
-    return body
-
-
-def tree_size(reader) -> int:
-    r = reader.get("/api/v1/ledger/checkpoint")
-    assert r.status_code == 200, r.get_data(as_text=True)
-    return int(r.get_data(as_text=True).split("\n")[1])
 
 
 def state(reader) -> tuple[int, int]:
@@ -202,8 +185,6 @@ def test_openapi_document_and_offline_docs(app):
     for path in ("/api/v1/docs/assets/..%2F..%2F..%2Fregistry%2Fconfig.py", "/api/v1/docs/assets/no-such-file.js"):
         with client.get(path) as got:
             assert got.status_code == 404, path
-
-
 
 
 # -- health ---------------------------------------------------------------------------------------------------------------

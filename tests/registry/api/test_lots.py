@@ -13,28 +13,10 @@ import pytest
 
 from registry.services.lots import encode_cursor
 
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+from helpers import assert_problem, ledger_size as tree_size
+
 YARD = "上海铁路局何家湾货场"
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-def assert_problem(r, status: int, code: str | None = None, context: object = "") -> dict:
-    assert r.status_code == status, (context, r.status_code, r.get_data(as_text=True))
-    assert r.mimetype == "application/problem+json", (context, r.headers.get("Content-Type"))
-    body = r.get_json()
-    missing = [f for f in PROBLEM_FIELDS if f not in body]
-    assert not missing, (context, f"problem lacks {missing}: {body}")
-    assert body["status"] == status, (context, body)
-    if code is not None:
-        assert body["code"] == code, (context, body)
-    return body
-
-
-def tree_size(reader) -> int:
-    """The ledger size from the signed checkpoint (text: origin line, size line, root line)."""
-    r = reader.get("/api/v1/ledger/checkpoint")
-    assert r.status_code == 200, r.get_data(as_text=True)
-    return int(r.get_data(as_text=True).split("\n")[1])
 
 
 def all_lots(reader, **filters) -> list[dict]:

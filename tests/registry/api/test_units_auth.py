@@ -10,30 +10,7 @@ from sqlalchemy import text
 
 from registry.services.units import OPERATOR, revoke_tokens
 
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
-
-
-def assert_problem(r, status: int, code: str | None = None, context: object = "") -> dict:
-    """An RFC 9457 problem with the given status (and stable code)."""
-    assert r.status_code == status, (context, r.status_code, r.get_data(as_text=True))
-    assert r.mimetype == "application/problem+json", (context, r.headers.get("Content-Type"))
-    body = r.get_json()
-    missing = [f for f in PROBLEM_FIELDS if f not in body]
-    assert not missing, (context, f"problem lacks {missing}: {body}")
-    assert body["status"] == status, (context, body)
-    assert isinstance(body["type"], str) and body["type"], (context, body)
-    if code is not None:
-        assert body["code"] == code, (context, body)
-    return body
-
-
-def tree_size(reader) -> int:
-    """The ledger size from the signed checkpoint: origin line, size line, root line."""
-    r = reader.get("/api/v1/ledger/checkpoint")
-    assert r.status_code == 200, r.get_data(as_text=True)
-    lines = r.get_data(as_text=True).split("\n")
-    assert lines[0] and lines[2], lines
-    return int(lines[1])
+from helpers import assert_problem, ledger_size as tree_size
 
 
 def unit_codes(reader) -> list[str]:
