@@ -84,6 +84,8 @@ def no_control_in_url() -> None:
 
 def no_stray_query() -> None:
     """before_request: an operation that takes no query parameters refuses them rather than ignore them."""
+    if request.routing_exception is not None:
+        return  # no such route or method: that answer (404, 405) comes first
     view = current_app.view_functions.get(request.endpoint or "")
     declared = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
     if request.args and request.path.startswith("/api/v1") and not any(p["in"] == "query" for p in declared):

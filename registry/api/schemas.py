@@ -118,7 +118,7 @@ class QueueEntry(Schema):
     registered_at = fields.AwareDateTime()
     effective_from = fields.AwareDateTime(allow_none=True)
     term_end = fields.Date(allow_none=True, metadata={"description": "last day (Beijing); null while queued"})
-    term_days = fields.Integer()
+    term_days = fields.Integer(allow_none=True, metadata={"description": "null: the statutory maximum"})
     ended_at = fields.AwareDateTime(allow_none=True)
 
 

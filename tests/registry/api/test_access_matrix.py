@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import pytest
-
 from helpers import (API, SERVED, assert_audit_clean, assert_problem, checkpoint, lot_body, ok, open_case,
                      register_lots, release, seize, seize_body, transfer)
 from registry.services.units import OPERATOR, issue_token, revoke_tokens
@@ -167,8 +165,9 @@ def check_lots(w: World) -> Request:
 def dispose(criminal: bool) -> Callable[[World], Request]:
     def build(w: World) -> Request:
         case, lot, _ = w.criminal() if criminal else w.civil()
-        return "POST", f"{API}/executions", {"case_id": case["id"], "kind": "delivery", "document_no": "交付",
-                                            "lot_ids": [lot["id"]], "recipient": "申请执行人"}
+        body = {"case_id": case["id"], "kind": "delivery", "document_no": "交付", "lot_ids": [lot["id"]],
+                "recipient": "申请执行人"}
+        return "POST", f"{API}/executions", body
     return build
 
 
