@@ -46,12 +46,13 @@ class ThroughTheApi(RuleBasedStateMachine):
             self.app.extensions["registry.db"].dispose()
 
     def post(self, unit, path, body):
-        response = self.client.post(f"/api/v1{path}", json=body, headers={"Authorization": f"Bearer {self.tokens[unit]}"})
+        headers = {"Authorization": f"Bearer {self.tokens[unit]}"}
+        response = self.client.post(f"/api/v1{path}", json=body, headers=headers)
         assert response.status_code < 500, response.get_data(as_text=True)
         return response.get_json() if response.status_code in (200, 201) else None
 
-    @rule(unit=st.sampled_from(["COURT-A", "COURT-B", "PSB"]), picks=st.lists(st.integers(0, 2), min_size=1,
-                                                                             max_size=3, unique=True),
+    @rule(unit=st.sampled_from(["COURT-A", "COURT-B", "PSB"]),
+          picks=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),
           days=st.none() | st.integers(1, 400))
     def seize(self, unit, picks, days):
         body = {"case_id": self.cases[unit], "kind": "seal", "document_no": "S", "served_at": self.now.isoformat(),
@@ -66,7 +67,8 @@ class ThroughTheApi(RuleBasedStateMachine):
     def release(self, pick, by_owner):
         if self.seizures:
             unit, seizure = self.seizures[pick % len(self.seizures)]
-            self.post(unit if by_owner else "COURT-B", f"/seizures/{seizure}/release", {"document_no": "R", "reason": "r"})
+            body = {"document_no": "R", "reason": "r"}
+            self.post(unit if by_owner else "COURT-B", f"/seizures/{seizure}/release", body)
 
     @rule(pick=st.integers(0, 50), days=st.integers(1, 900))
     def renew(self, pick, days):
