@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import re
 from typing import Any, Callable, Iterable, NoReturn
 
 import rfc8785
@@ -43,6 +44,10 @@ def _safe_int(text: str) -> int:
 
 
 _decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float, parse_int=_safe_int).raw_decode
+# A Python callback per integer costs more than the rest of the parse; only a run of 16 digits can hold an
+# integer beyond 2^53, so text without one is parsed by the C decoder alone.
+_decode_small = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).raw_decode
+_LONG_DIGITS = re.compile(r"[0-9]{16}")
 
 _Encoder = Callable[[Any, int], Iterable[str]]
 
@@ -73,7 +78,7 @@ def parse_canonical(data: bytes) -> Any:
     """
     try:
         text = data.decode("utf-8")
-        obj, end = _decode(text)
+        obj, end = (_decode if _LONG_DIGITS.search(text) else _decode_small)(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not valid JSON: {exc}") from None
     if end != len(text):
