@@ -31,6 +31,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
+HEADERS_BY_STATUS = {401: {"WWW-Authenticate": 'Bearer realm="seizure-registry"'}, 429: {"Retry-After": "60"}}
+
+
 def domain_error(error: DomainError) -> Response:
     status = STATUS_BY_CODE.get(error.code, 409)
     extra: dict[str, Any] = {}
@@ -38,7 +41,9 @@ def domain_error(error: DomainError) -> Response:
         extra["errors"] = error.errors or {}
     if error.conflicts:
         extra["conflicts"] = [c.as_dict() for c in error.conflicts]
-    return problem(status, error.code, error.detail, **extra)
+    response = problem(status, error.code, error.detail, **extra)
+    response.headers.update(HEADERS_BY_STATUS.get(status, {}))
+    return response
 
 
 def http_error(error: HTTPException) -> Response:

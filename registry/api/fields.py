@@ -11,12 +11,18 @@ from marshmallow import ValidationError, fields, validate
 from .routing import MAX_ID
 
 # At most 9 digits before the point: a billion tonnes a lot keeps even a 1000-lot total far inside 64 bits.
-WEIGHT = re.compile(r"(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?")
+WEIGHT_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?$"
+WEIGHT = re.compile(WEIGHT_PATTERN[1:-1])
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(2999, 12, 31, tzinfo=timezone.utc)
 
 
 class Weight(fields.Field):
     """Tonnes as a decimal string with at most 4 decimals ("2.0312"); numbers are refused, never rounded."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        documented = {"type": "string", "pattern": WEIGHT_PATTERN, "example": "2.0312",
+                      "description": "tonnes, a decimal string: at most 9 digits before the point and 4 after"}
+        super().__init__(metadata={**documented, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _serialize(self, value: Decimal | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else f"{value:.4f}"
@@ -35,6 +41,7 @@ class Weight(fields.Field):
 
 # Control characters and lone UTF-16 surrogates (which no database can store as UTF-8) are never text.
 NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"  # as documented in OpenAPI
 
 
 def clean_text(value: str) -> None:
@@ -45,7 +52,8 @@ def clean_text(value: str) -> None:
 def Text(max_length: int = 200, required: bool = True, **kwargs: Any) -> fields.String:
     """Any Unicode text without control characters, length 1..max_length."""
     checks = [validate.Length(min=1 if required else 0, max=max_length), clean_text]
-    return fields.String(required=required, validate=checks, **kwargs)
+    metadata = {"pattern": TEXT_PATTERN, **kwargs.pop("metadata", {})}
+    return fields.String(required=required, validate=checks, metadata=metadata, **kwargs)
 
 
 def Code(**kwargs: Any) -> fields.String:
