@@ -242,7 +242,7 @@ def test_schemathesis_finds_nothing_but_known_bugs_for_every_kind_of_unit(served
         assert done.returncode == 0, output
 
 
-# -- the known bugs, deterministic --------------------------------------------------------------------------------
+# -- bugs the run found (fixed since): deterministic regression tests -------------------------------------------
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
 def test_a_lot_view_conforms_to_its_documented_schema(served):
     base, tokens = served
