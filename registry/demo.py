@@ -34,6 +34,10 @@ class DemoClock:
         self.now += timedelta(**delta)
 
 
+def beijing(instant: str) -> str:
+    return datetime.fromisoformat(instant).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M Beijing")
+
+
 def say(text: str = "") -> None:
     click.echo(text)
 
@@ -167,7 +171,7 @@ def _deliver(story: Story, case: dict, cards: list[str], by_card: dict) -> None:
         f"to the winner; {voided} queued seizures on them are voided.")
     for n in story.call("ZJ-NINGBO-COURT", "GET", "/notifications")["items"]:
         if n["type"] == "voided":
-            say(f"  Ningbo is told: its seizure on {n['card_no']} was voided ({n['at'][:16]}).")
+            say(f"  Ningbo is told: its seizure on {n['card_no']} was voided ({beijing(n['at'])}).")
 
 
 def _expire(story: Story, cases: dict) -> None:
@@ -178,7 +182,7 @@ def _expire(story: Story, cases: dict) -> None:
     for n in feed:
         if n["type"] == "effective":
             say(f"  Wuxi's seal on {n['card_no']} ended at 24:00 on 2026-04-30 Beijing time; Ningbo's queued "
-                f"seizure became effective at {n['at'][:19]}Z, term to {n['term_end']}.")
+                f"seizure became effective at that instant ({beijing(n['at'])}), term to {n['term_end']}.")
 
 
 def _close(story: Story) -> None:
