@@ -1,0 +1,141 @@
+"""The request sequences each figure sends: built from a dataset, the same whichever generator sends them."""
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+from .data import CUSTODIAN, Dataset, lot_fields
+from .load import Item, Script
+
+API = "/api/v1"
+
+
+def _json(body: object) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _headers(ds: Dataset, unit: str = "COURT-A") -> dict[str, str]:
+    return {"Authorization": f"Bearer {ds.tokens[unit]}", "Content-Type": "application/json"}
+
+
+def _served_at() -> str:
+    return (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pool_cases(ds: Dataset) -> list[int]:
+    return [ds.cases[name] for name in sorted(ds.cases) if name.startswith("P-")]
+
+
+def seize_body(ds: Dataset, pool: str, j: int, lots_per_request: int, served_at: str) -> bytes:
+    """Request j of a pool: case by case over the pool's lots, so every (case, lot) pair is new."""
+    cases, first, count = pool_cases(ds), ds.pools[pool].first, ds.pools[pool].count
+    blocks = count // lots_per_request
+    case = cases[(j // blocks) % len(cases)]
+    start = first + (j % blocks) * lots_per_request
+    return _json({"case_id": case, "kind": "seal", "document_no": f"(2026)沪0113执保{pool}{j}号",
+                  "served_at": served_at, "lot_ids": list(range(start, start + lots_per_request))})
+
+
+def capacity(ds: Dataset, pool: str, lots_per_request: int) -> int:
+    """Requests a pool can take before a (case, lot) pair repeats and the service rightly answers 409."""
+    return ds.pools[pool].count // lots_per_request * len(pool_cases(ds))
+
+
+def seize(ds: Dataset, pool: str, lots_per_request: int) -> Script:
+    served = _served_at()
+    items: list[Item] = [("POST", f"{API}/seizures", seize_body(ds, pool, j, lots_per_request, served))
+                         for j in range(capacity(ds, pool, lots_per_request))]
+    return Script(f"seize{lots_per_request}-{ds.backend}", items, _headers(ds))
+
+
+def bare_insert(ds: Dataset) -> Script:
+    """The bare INSERT + COMMIT gets the same bodies as the 1-lot seizures."""
+    served = _served_at()
+    items: list[Item] = [("POST", "/bench/insert", seize_body(ds, "seize1", j, 1, served))
+                         for j in range(2000)]
+    return Script(f"insert-{ds.backend}", items, _headers(ds))
+
+
+def get_lot(ds: Dataset) -> Script:
+    return Script(f"get-{ds.backend}", [("GET", f"{API}/lots/{i}", None) for i in ds.queue_lots],
+                  _headers(ds))
+
+
+def bare_select(ds: Dataset, pad: int) -> Script:
+    items: list[Item] = [("GET", f"/bench/select/{i}?pad={pad}", None) for i in ds.queue_lots]
+    return Script(f"select-{ds.backend}", items, _headers(ds))
+
+
+def check(ds: Dataset, cards: int, variants: int = 50, seed: int = 1) -> Script:
+    """Checks of `cards` card numbers drawn from the queue lots: Q-A holds half of them first, so about half
+    the answers are clear and half carry conflicts naming their holder."""
+    rng = random.Random(seed)
+    items: list[Item] = []
+    for _ in range(variants):
+        chosen = rng.sample(ds.queue_cards, min(cards, len(ds.queue_cards)))
+        items.append(("POST", f"{API}/executions/check",
+                      _json({"case_id": ds.cases["Q-A"], "card_nos": chosen, "custodian": CUSTODIAN})))
+    return Script(f"check-{ds.backend}", items, _headers(ds))
+
+
+def write_mix(ds: Dataset, nonce: str) -> Script:
+    """The write mix for ledger-size scaling: register one lot, then seize one fresh lot, in turn."""
+    served = _served_at()
+    items: list[Item] = []
+    for j in range(capacity(ds, "mix", 1)):
+        items.append(("POST", f"{API}/lots", _json({"lots": [lot_fields(f"W{nonce}-", j)]})))
+        items.append(("POST", f"{API}/seizures", seize_body(ds, "mix", j, 1, served)))
+    return Script(f"mix-{ds.backend}-{ds.name}", items, _headers(ds))
+
+
+def proofs(ds: Dataset, size: int, count: int, seed: int = 2) -> tuple[Script, Script]:
+    """Inclusion proofs of random entries, and consistency proofs from random older sizes, at `size`."""
+    rng = random.Random(seed)
+    inclusion = [("GET", f"{API}/ledger/proof/inclusion?index={rng.randrange(size)}&size={size}", None)
+                 for _ in range(count)]
+    consistency = [("GET", f"{API}/ledger/proof/consistency?old={rng.randrange(1, size)}&new={size}", None)
+                   for _ in range(count)]
+    return (Script(f"inclusion-{ds.backend}", inclusion, _headers(ds, "AUDITOR")),
+            Script(f"consistency-{ds.backend}", consistency, _headers(ds, "AUDITOR")))
+
+
+def warm_mix(ds: Dataset, size: int, nonce: str, seed: int = 3) -> tuple[Script, list[int]]:
+    """Everything a worker serves in a day, against the big database: reads of any lot, checks, proofs,
+    checkpoints, searches, ledger pages and writes; the workers' memory is read after it.
+
+    Also returns, per item, how many write-mix items it and the items before it take, so the caller can
+    move the mix cursor past the writes a window used.
+    """
+    from registry.services.lots import encode_cursor
+    rng = random.Random(seed)
+    check_items = check(ds, 500, variants=10).items
+    writes = write_mix(ds, nonce).items[ds.cursors.get("mix", 0):]
+    items: list[Item] = []
+    taken: list[int] = []  # write-mix items used by items[0..j]
+    used = 0
+    for j in range(2000):
+        kind = j % 10
+        if kind < 3:
+            items.append(("GET", f"{API}/lots/{rng.randrange(1, ds.lots + 1)}", None))
+        elif kind == 3:
+            items.append(check_items[j % len(check_items)])
+        elif kind == 4:
+            items.append(("GET", f"{API}/ledger/proof/inclusion?index={rng.randrange(size)}&size={size}",
+                          None))
+        elif kind == 5:
+            items.append(("GET", f"{API}/ledger/proof/consistency?old={rng.randrange(1, size)}&new={size}",
+                          None))
+        elif kind == 6 and j % 20 < 10:
+            items.append(("GET", f"{API}/lots?limit=1000&cursor={encode_cursor(rng.randrange(ds.lots))}",
+                          None))
+        elif kind == 6:
+            items.append(("GET", f"{API}/ledger/checkpoint", None))
+        elif kind == 7:
+            start = rng.randrange(max(size - 10_000, 1))
+            items.append(("GET", f"{API}/ledger/entries?start={start}&end={start + 10_000}", None))
+        else:
+            items.append(writes[used])
+            used += 1
+        taken.append(used)
+    return Script(f"warm-{ds.backend}", items, _headers(ds)), taken
