@@ -37,7 +37,7 @@ class Sizes:
 FULL = Sizes()
 # Under two minutes on 2 cores: the same figures on 10^4-entry ledgers and 2 s windows, one round.
 QUICK = Sizes(quick=True, big_entries=10_000, big_lots=3_000, queue_lots=600,
-              pools={"seize1": 1_500, "seize100": 4_000, "mix": 1_000}, window=2.0, rounds=1, warmup=0.0,
+              pools={"seize1": 1_500, "seize100": 8_000, "mix": 1_000}, window=2.0, rounds=1, warmup=0.0,
               check_seconds=2.0, proof_seconds=2.0, memory_seconds=3.0, merkle_leaves=10_000,
               offline_rounds=1)
 
