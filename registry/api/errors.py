@@ -20,11 +20,10 @@ STATUS_BY_CODE = {
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
                   422: "validation_error", 429: "rate_limited", 503: "unavailable"}
-TITLES = {"conflict": "The request conflicts with the registry's state"}
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
-    body = {"type": f"tag:seizure-registry,2026:problem:{code}", "title": TITLES.get(code, code.replace("_", " ")),
+    body = {"type": f"tag:seizure-registry,2026:problem:{code}", "title": code.replace("_", " "),
             "status": status, "detail": detail, "code": code, **extra}
     if "request_id" in g:
         body["request_id"] = g.request_id
