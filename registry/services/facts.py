@@ -1,14 +1,17 @@
 """Load the facts the rules decide on, in a few set-based queries, optionally as of an instant."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, bindparam, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from ..models import Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Unit
+from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
+                      Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
+from .sets import among, among_param, dialect, listed, prebuilt
 
 
 def not_found(what: str, key: object) -> DomainError:
@@ -27,39 +30,61 @@ def unit_facts(session: Session, code: str) -> UnitFacts:
     return UnitFacts(unit.code, unit.kind, tuple(ancestors))
 
 
+CASE_COLUMNS = (Case.number, Case.kind, Case.owner_unit, Case.acting_unit, Case.previous_number)
+
+
 def case_facts(session: Session, case_ids: Iterable[int], as_of: datetime | None = None) -> dict[int, CaseFacts]:
     """Cases by id; with `as_of`, acting and assisting units as they stood then."""
     ids = set(case_ids)
     if not ids:
         return {}
-    cases = session.execute(select(Case.id, Case.number, Case.kind, Case.owner_unit, Case.acting_unit,
-                                   Case.previous_number).where(Case.id.in_(ids))).all()
-    assists: dict[int, set[str]] = {}
-    query = select(CaseAssistant.case_id, CaseAssistant.unit_code).where(CaseAssistant.case_id.in_(ids))
-    if as_of is not None:
-        query = query.where(CaseAssistant.since <= as_of)
-    for case_id, unit_code in session.execute(query):
-        assists.setdefault(case_id, set()).add(unit_code)
-    acting = {c.id: c.acting_unit for c in cases}
-    kinds = {c.id: c.kind for c in cases}
-    numbers = {c.id: c.number for c in cases}
+    name = dialect(session)
+    rows = session.execute(_cases_statement(name, as_of is not None), {"ids": listed(name, ids), "as_of": as_of})
+    return _cases(session, rows, as_of)
+
+
+@prebuilt
+def _cases_statement(dialect_name: str, timed: bool):
+    return select(Case.id.label("case_id"), *CASE_COLUMNS, _ASSISTANT) \
+        .outerjoin(CaseAssistant, _assisting(Case.id, timed)).where(among_param(dialect_name, Case.id, "ids"))
+
+
+_ASSISTANT = CaseAssistant.unit_code.label("assistant")
+
+
+def _assisting(case_id, timed: bool):
+    """Join condition for a case's assisting units (one row each); `timed`: as they stood at :as_of."""
+    condition = CaseAssistant.case_id == case_id
+    return and_(condition, CaseAssistant.since <= bindparam("as_of")) if timed else condition
+
+
+def _cases(session: Session, rows, as_of: datetime | None) -> dict[int, CaseFacts]:
+    """CaseFacts from rows holding case_id, the CASE_COLUMNS and an assistant (or None) each."""
+    cases, assists = {}, {}
+    for row in rows:
+        cases.setdefault(row.case_id, row)
+        if row.assistant is not None:
+            assists.setdefault(row.case_id, set()).add(row.assistant)
+    acting = {i: c.acting_unit for i, c in cases.items()}
+    kinds = {i: c.kind for i, c in cases.items()}
+    numbers = {i: c.number for i, c in cases.items()}
     if as_of is not None:
         _rewind(session, cases, as_of, acting, kinds, numbers)
-    return {c.id: CaseFacts(c.id, numbers[c.id], kinds[c.id], c.owner_unit, acting[c.id],
-                            frozenset(assists.get(c.id, ()))) for c in cases}
+    return {i: CaseFacts(i, numbers[i], kinds[i], c.owner_unit, acting[i], frozenset(assists.get(i, ())))
+            for i, c in cases.items()}
 
 
-def _rewind(session: Session, cases: list, as_of: datetime, acting: dict, kinds: dict,
+def _rewind(session: Session, cases: dict, as_of: datetime, acting: dict, kinds: dict,
             numbers: dict) -> None:
     """Undo the transfers and conversions made after `as_of`, newest first."""
-    later = session.scalars(select(CaseTransfer).where(CaseTransfer.case_id.in_(acting), CaseTransfer.at > as_of)
+    later = session.scalars(select(CaseTransfer).where(among(session, CaseTransfer.case_id, acting),
+                                                       CaseTransfer.at > as_of)
                             .order_by(CaseTransfer.at.desc())).all()
-    previous = {c.id: c.previous_number for c in cases}
     for t in later:
         if t.mode in ("elevate", "designate", "takeover"):
             acting[t.case_id] = t.from_unit
         elif t.mode == "convert":
-            kinds[t.case_id], numbers[t.case_id] = "preservation", previous[t.case_id]
+            kinds[t.case_id], numbers[t.case_id] = "preservation", cases[t.case_id].previous_number
 
 
 def one_case(session: Session, case_id: int) -> CaseFacts:
@@ -72,42 +97,89 @@ def one_case(session: Session, case_id: int) -> CaseFacts:
 def lot_facts(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None,
               missing_ok: bool = False) -> list[LotFacts]:
     """Lots with their holds, objections, disposal transfers and the cases involved, in request order."""
+    return load_lots(session, lot_ids, as_of, missing_ok).facts
+
+
+@dataclass(frozen=True)
+class LoadedLots:
+    """Lots as the rules see them, plus, for a view, what a clerk reads beside them."""
+
+    facts: list[LotFacts]  # in request order
+    rows: dict[int, Any]  # the lot rows; every column when loaded for a view
+    seizures: dict[int, Any] = field(default_factory=dict)  # seizure id → (kind, document_no), for a view
+    objection_ids: dict[int, list[int]] = field(default_factory=dict)  # pending objections binding each lot
+
+
+def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None, missing_ok: bool = False,
+              for_view: bool = False) -> LoadedLots:
+    """Three queries whatever the number of lots (plus one per generation of split ancestors)."""
     wanted = list(dict.fromkeys(lot_ids))
     # Plain rows, not ORM objects: building identity-mapped instances cost more than the queries.
-    lots = {lot.id: lot for lot in session.execute(select(*LOT_COLUMNS).where(Lot.id.in_(wanted)))
+    name = dialect(session)
+    lots = {lot.id: lot for lot in session.execute(_lots_statement(name, for_view), {"ids": listed(name, wanted)})
             if as_of is None or lot.registered_at <= as_of}
     missing = [i for i in wanted if i not in lots]
     if missing and not missing_ok:
         raise DomainError("not_found", f"no lot {', '.join(map(str, missing))}")
-    holds: dict[int, list[HoldFacts]] = {}
-    rewound = _before_renewals(session, lots, as_of) if as_of is not None else {}
-    for h in session.execute(select(*HOLD_COLUMNS).where(Hold.lot_id.in_(lots))):
-        holds.setdefault(h.lot_id, []).append(_hold(h, as_of, rewound.get((h.seizure_id, h.lot_id))))
+    holds: dict[int, dict[int, HoldFacts]] = {}
+    seizures: dict[int, Any] = {}
+    case_rows = []
+    rewound = _before_renewals(session, lots, as_of) if as_of is not None and lots else {}
+    hold_rows = session.execute(_holds_statement(name, as_of is not None, for_view),
+                                {"ids": listed(name, lots), "as_of": as_of}) if lots else ()
+    for h in hold_rows:
+        holds.setdefault(h.lot_id, {})[h.seizure_id] = _hold(h, as_of, rewound.get((h.seizure_id, h.lot_id)))
+        case_rows.append(h)
+        if for_view:
+            seizures[h.seizure_id] = (h.seizure_kind, h.document_no)
     lines = lineage(session, lots.values())
     related = {i for line in lines.values() for i in line}
-    by_lot = _pending_objections(session, related, as_of)
-    by_lot_transfers = _disposal_transfers(session, related, as_of)
+    by_lot, by_lot_transfers, ids_by_lot = _bindings(session, related, as_of)
     # What binds a lot binds its parts: objections and disposal rights on an ancestor still hold.
     objections = {i: [u for a in lines[i] for u in by_lot.get(a, ())] for i in lots}
     transfers = {i: [t for a in reversed(lines[i]) for t in by_lot_transfers.get(a, ())] for i in lots}
-    case_ids = {h.case_id for hs in holds.values() for h in hs} | {to for ts in transfers.values() for _, to in ts}
-    cases = case_facts(session, case_ids, as_of)
-    return [_lot(lots[i], as_of, tuple(holds.get(i, ())), tuple(objections.get(i, ())),
-                 tuple(transfers.get(i, ())), cases) for i in wanted if i in lots]
+    cases = _cases(session, case_rows, as_of)
+    targets = {to for ts in transfers.values() for _, to in ts} - cases.keys()
+    cases.update(case_facts(session, targets, as_of))
+    facts = [_lot(lots[i], as_of, tuple(sorted(holds.get(i, {}).values(), key=_by_position)),
+                  tuple(objections.get(i, ())), tuple(transfers.get(i, ())), cases) for i in wanted if i in lots]
+    objection_ids = {i: sorted(o for a in lines[i] for o in ids_by_lot.get(a, ())) for i in lots} if for_view else {}
+    return LoadedLots(facts, lots, seizures, objection_ids)
 
 
 LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_class, Lot.parent_id,
                Lot.registered_at, Lot.disposed_at, Lot.split_at)
+VIEW_COLUMNS = (*LOT_COLUMNS, Lot.commodity, Lot.location, Lot.owner)
 HOLD_COLUMNS = (Hold.seizure_id, Hold.lot_id, Hold.case_id, Hold.position, Hold.registered_at, Hold.term_days,
                 Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status)
 
 
-def lineage(session: Session, lots: Iterable[Lot]) -> dict[int, list[int]]:
+@prebuilt
+def _lots_statement(dialect_name: str, for_view: bool):
+    return select(*(VIEW_COLUMNS if for_view else LOT_COLUMNS)).where(among_param(dialect_name, Lot.id, "ids"))
+
+
+@prebuilt
+def _holds_statement(dialect_name: str, timed: bool, for_view: bool):
+    """Holds with their cases' facts and assisting units in one query: a row per hold and assistant."""
+    query = select(*HOLD_COLUMNS, *CASE_COLUMNS, _ASSISTANT).join(Case, Case.id == Hold.case_id) \
+        .outerjoin(CaseAssistant, _assisting(Hold.case_id, timed))
+    if for_view:
+        query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
+            .join(Seizure, Seizure.id == Hold.seizure_id)
+    return query.where(among_param(dialect_name, Hold.lot_id, "ids"))
+
+
+def _by_position(hold: HoldFacts) -> int:
+    return hold.position
+
+
+def lineage(session: Session, lots: Iterable[Any]) -> dict[int, list[int]]:
     """Each lot's id followed by its ancestors' ids (a split part, its parent, …)."""
     parents = {lot.id: lot.parent_id for lot in lots}
     wanted = {p for p in parents.values() if p is not None and p not in parents}
     while wanted:
-        rows = session.execute(select(Lot.id, Lot.parent_id).where(Lot.id.in_(wanted))).all()
+        rows = session.execute(select(Lot.id, Lot.parent_id).where(among(session, Lot.id, wanted))).all()
         parents.update(dict(rows))
         wanted = {p for _, p in rows if p is not None and p not in parents}
     lines = {}
@@ -123,7 +195,7 @@ def lineage(session: Session, lots: Iterable[Lot]) -> dict[int, list[int]]:
 def _before_renewals(session: Session, lot_ids, as_of: datetime) -> dict[tuple[int, int], Renewal]:
     """Per hold, the first renewal after `as_of`: its prior facts are the ones in force at `as_of`."""
     first: dict[tuple[int, int], Renewal] = {}
-    for r in session.scalars(select(Renewal).where(Renewal.lot_id.in_(lot_ids), Renewal.at > as_of)
+    for r in session.scalars(select(Renewal).where(among(session, Renewal.lot_id, lot_ids), Renewal.at > as_of)
                              .order_by(Renewal.at.desc())):
         first[(r.seizure_id, r.lot_id)] = r
     return first
@@ -146,24 +218,40 @@ def _lot(lot: Lot, as_of: datetime | None, holds, objections, transfers, cases) 
                     when(lot.split_at), holds, objections, transfers, cases)
 
 
-def _pending_objections(session: Session, lot_ids, as_of: datetime | None) -> dict[int, list[str]]:
-    query = select(Objection).where(Objection.lot_id.in_(lot_ids))
-    if as_of is None:
-        query = query.where(Objection.lifted_at.is_(None))
-    else:
-        query = query.where(Objection.filed_at <= as_of,
-                            or_(Objection.lifted_at.is_(None), Objection.lifted_at > as_of))
-    found: dict[int, list[str]] = {}
-    for o in session.scalars(query.order_by(Objection.id)):
-        found.setdefault(o.lot_id, []).append(o.unit_code)
-    return found
+def _bindings(session: Session, lot_ids, as_of: datetime | None):
+    """Pending objections and disposal transfers on these lots, in one query, oldest first.
+
+    Returns the objecting units and the (from_seizure_id, to_case_id) transfers per lot, and the pending
+    objections' ids per lot.
+    """
+    if not lot_ids:
+        return {}, {}, {}
+    name = dialect(session)
+    rows = session.execute(_bindings_statement(name, as_of is not None), {"ids": listed(name, lot_ids), "as_of": as_of})
+    units: dict[int, list[str]] = {}
+    moved: dict[int, list[tuple[int, int]]] = {}
+    ids: dict[int, list[int]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.what == "objection":
+            units.setdefault(row.lot_id, []).append(row.unit)
+            ids.setdefault(row.lot_id, []).append(row.id)
+        else:
+            moved.setdefault(row.lot_id, []).append((row.from_seizure_id, row.to_case_id))
+    return units, moved, ids
 
 
-def _disposal_transfers(session: Session, lot_ids, as_of: datetime | None) -> dict[int, list[tuple[int, int]]]:
-    query = select(DisposalTransfer).where(DisposalTransfer.lot_id.in_(lot_ids))
-    if as_of is not None:
-        query = query.where(DisposalTransfer.at <= as_of)
-    found: dict[int, list[tuple[int, int]]] = {}
-    for t in session.scalars(query.order_by(DisposalTransfer.id)):
-        found.setdefault(t.lot_id, []).append((t.from_seizure_id, t.to_case_id))
-    return found
+@prebuilt
+def _bindings_statement(dialect_name: str, timed: bool):
+    as_of = bindparam("as_of")
+    pending = and_(Objection.filed_at <= as_of, or_(Objection.lifted_at.is_(None), Objection.lifted_at > as_of)) \
+        if timed else Objection.lifted_at.is_(None)
+    objections = select(literal_column("'objection'").label("what"), Objection.id, Objection.lot_id,
+                        Objection.unit_code.label("unit"), null().label("from_seizure_id"),
+                        null().label("to_case_id")) \
+        .where(among_param(dialect_name, Objection.lot_id, "ids"), pending)
+    transfers = select(literal_column("'transfer'"), DisposalTransfer.id, DisposalTransfer.lot_id, null(),
+                       DisposalTransfer.from_seizure_id, DisposalTransfer.to_case_id) \
+        .where(among_param(dialect_name, DisposalTransfer.lot_id, "ids"))
+    if timed:
+        transfers = transfers.where(DisposalTransfer.at <= as_of)
+    return union_all(objections, transfers)

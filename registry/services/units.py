@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import Token, Unit
 from ..rules import DomainError
 from .facts import not_found
-from .tx import Tx, run_write
+from .tx import LEDGER_TIME, Tx, run_write, saw_ledger_time
 
 OPERATOR = "@operator"  # the actor of entries made from the server's command line
 UNIT_KINDS = ("court", "police", "auditor", "admin")
@@ -87,8 +87,10 @@ def authenticate(session: Session, bearer: str):
     if not TOKEN.fullmatch(bearer):  # checked before any lookup: nothing malformed reaches the database
         return None
     token_id, _, secret = bearer.partition(".")
-    row = session.execute(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind)
+    row = session.execute(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, LEDGER_TIME)
                           .join(Unit, Unit.code == Token.unit_code).where(Token.id == token_id)).first()
+    if row is not None:
+        saw_ledger_time(session, row.ledger_time)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:
         hmac.compare_digest(_digest(secret), bytes(32))  # same work whether or not the id exists
         return None

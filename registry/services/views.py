@@ -7,15 +7,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Case, CaseTransfer, Hold, Lot, Objection, Seizure
-from ..rules import HoldView, LotFacts, disposer_case_id, lot_flags, lot_status, queue_at
+from ..models import Case, CaseTransfer, Hold, Lot
+from ..rules import HoldView, LotFacts, QueueView, disposer_case_id, lot_flags, lot_status, queue_at
 from .cases import assisting_units, get_case
-from .facts import lineage, lot_facts
+from .facts import load_lots, lot_facts
 from .seizures import get_seizure
 
 
-def lot_summary(lot: Lot, facts: LotFacts, now: datetime) -> dict[str, Any]:
-    queue = queue_at(facts, _frozen_at(facts, now))
+def lot_summary(lot: Lot, facts: LotFacts, now: datetime, queue: QueueView | None = None) -> dict[str, Any]:
+    queue = queue or queue_at(facts, _frozen_at(facts, now))
     return {"id": lot.id, "card_no": lot.card_no, "commodity": lot.commodity, "weight_t": lot.weight_t,
             "location": lot.location, "custodian": lot.custodian, "owner": lot.owner,
             "property_class": lot.property_class, "parent_id": lot.parent_id,
@@ -37,35 +37,25 @@ def lot_view(session: Session, lot_id: int, now: datetime, rewind: bool = True) 
 
     `rewind=False` when `now` is the present: nothing recorded lies after it, so nothing is undone.
     """
-    (facts,) = lot_facts(session, [lot_id], as_of=now if rewind else None)
-    lot = session.get(Lot, lot_id)
+    loaded = load_lots(session, [lot_id], as_of=now if rewind else None, for_view=True)
+    (facts,), lot = loaded.facts, loaded.rows[lot_id]
     queue = queue_at(facts, _frozen_at(facts, now))
-    seizures = {s.id: s for s in session.scalars(
-        select(Seizure).where(Seizure.id.in_([h.seizure_id for h in facts.holds])))}
     disposer = disposer_case_id(facts, queue)
     children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
                                .order_by(Lot.id)).all() if facts.split_at is not None else []
-    objections = _pending_objection_ids(session, lot, now) if facts.pending_objection_units else []
-    return {**lot_summary(lot, facts, now), "as_of": now,
-            "seizures": [_entry(v, facts, seizures) for v in queue.live],
-            "history": [_entry(v, facts, seizures) for v in queue.ended],
+    return {**lot_summary(lot, facts, now, queue), "as_of": now,
+            "seizures": [_entry(v, facts, loaded.seizures) for v in queue.live],
+            "history": [_entry(v, facts, loaded.seizures) for v in queue.ended],
             "disposer": {"case_id": disposer, "unit": facts.cases[disposer].acting_unit} if disposer else None,
-            "children": list(children), "objections": list(objections)}
+            "children": list(children), "objections": loaded.objection_ids.get(lot_id, [])}
 
 
-def _pending_objection_ids(session: Session, lot: Lot, now: datetime) -> list[int]:
-    line = lineage(session, [lot])[lot.id]
-    return list(session.scalars(select(Objection.id).where(Objection.lot_id.in_(line), Objection.filed_at <= now)
-                                .where((Objection.lifted_at.is_(None)) | (Objection.lifted_at > now))
-                                .order_by(Objection.id)))
-
-
-def _entry(view: HoldView, facts: LotFacts, seizures: dict[int, Seizure]) -> dict[str, Any]:
+def _entry(view: HoldView, facts: LotFacts, seizures: dict[int, tuple[str, str]]) -> dict[str, Any]:
     case = facts.cases[view.hold.case_id]
-    seizure = seizures[view.hold.seizure_id]
-    return {"seizure_id": seizure.id, "case_id": case.id, "case_number": case.number, "unit": case.acting_unit,
-            "kind": seizure.kind, "document_no": seizure.document_no, "rank": view.rank, "status": view.status,
-            "registered_at": view.hold.registered_at, "effective_from": view.effective_from,
+    kind, document_no = seizures[view.hold.seizure_id]
+    return {"seizure_id": view.hold.seizure_id, "case_id": case.id, "case_number": case.number,
+            "unit": case.acting_unit, "kind": kind, "document_no": document_no, "rank": view.rank,
+            "status": view.status, "registered_at": view.hold.registered_at, "effective_from": view.effective_from,
             "term_end": view.term_end, "term_days": view.hold.term_days, "ended_at": view.ended_at}
 
 
