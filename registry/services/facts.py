@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import and_, bindparam, literal_column, null, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
@@ -112,29 +112,34 @@ class LoadedLots:
 
 def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None, missing_ok: bool = False,
               for_view: bool = False) -> LoadedLots:
-    """Three queries whatever the number of lots (plus one per generation of split ancestors)."""
+    """One query for any number of lots, their holds and cases; one more only for lots that have ever had an
+    objection or a disposal transfer, or that are parts of a split lot."""
     wanted = list(dict.fromkeys(lot_ids))
-    # Plain rows, not ORM objects: building identity-mapped instances cost more than the queries.
     name = dialect(session)
-    lots = {lot.id: lot for lot in session.execute(_lots_statement(name, for_view), {"ids": listed(name, wanted)})
-            if as_of is None or lot.registered_at <= as_of}
+    rewound = _before_renewals(session, wanted, as_of) if as_of is not None and wanted else {}
+    lots: dict[int, Any] = {}
+    holds: dict[int, dict[int, HoldFacts]] = {}
+    seizures: dict[int, Any] = {}
+    case_rows, bound = [], False
+    # Plain rows, not ORM objects: building identity-mapped instances cost more than the queries.
+    for row in session.execute(_lots_statement(name, as_of is not None, for_view),
+                               {"ids": listed(name, wanted), "as_of": as_of}):
+        if as_of is not None and row.registered_at > as_of:
+            continue
+        lots.setdefault(row.id, row)
+        bound = bound or row.ever_bound or row.parent_id is not None
+        if row.seizure_id is None:
+            continue
+        holds.setdefault(row.id, {})[row.seizure_id] = _hold(row, as_of, rewound.get((row.seizure_id, row.id)))
+        case_rows.append(row)
+        if for_view:
+            seizures[row.seizure_id] = (row.seizure_kind, row.document_no)
     missing = [i for i in wanted if i not in lots]
     if missing and not missing_ok:
         raise DomainError("not_found", f"no lot {', '.join(map(str, missing))}")
-    holds: dict[int, dict[int, HoldFacts]] = {}
-    seizures: dict[int, Any] = {}
-    case_rows = []
-    rewound = _before_renewals(session, lots, as_of) if as_of is not None and lots else {}
-    hold_rows = session.execute(_holds_statement(name, as_of is not None, for_view),
-                                {"ids": listed(name, lots), "as_of": as_of}) if lots else ()
-    for h in hold_rows:
-        holds.setdefault(h.lot_id, {})[h.seizure_id] = _hold(h, as_of, rewound.get((h.seizure_id, h.lot_id)))
-        case_rows.append(h)
-        if for_view:
-            seizures[h.seizure_id] = (h.seizure_kind, h.document_no)
     lines = lineage(session, lots.values())
     related = {i for line in lines.values() for i in line}
-    by_lot, by_lot_transfers, ids_by_lot = _bindings(session, related, as_of)
+    by_lot, by_lot_transfers, ids_by_lot = _bindings(session, related, as_of) if bound else ({}, {}, {})
     # What binds a lot binds its parts: objections and disposal rights on an ancestor still hold.
     objections = {i: [u for a in lines[i] for u in by_lot.get(a, ())] for i in lots}
     transfers = {i: [t for a in reversed(lines[i]) for t in by_lot_transfers.get(a, ())] for i in lots}
@@ -150,24 +155,23 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
 LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_class, Lot.parent_id,
                Lot.registered_at, Lot.disposed_at, Lot.split_at)
 VIEW_COLUMNS = (*LOT_COLUMNS, Lot.commodity, Lot.location, Lot.owner)
-HOLD_COLUMNS = (Hold.seizure_id, Hold.lot_id, Hold.case_id, Hold.position, Hold.registered_at, Hold.term_days,
-                Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status)
+HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at.label("hold_registered_at"),
+                Hold.term_days, Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status)
 
 
 @prebuilt
-def _lots_statement(dialect_name: str, for_view: bool):
-    return select(*(VIEW_COLUMNS if for_view else LOT_COLUMNS)).where(among_param(dialect_name, Lot.id, "ids"))
-
-
-@prebuilt
-def _holds_statement(dialect_name: str, timed: bool, for_view: bool):
-    """Holds with their cases' facts and assisting units in one query: a row per hold and assistant."""
-    query = select(*HOLD_COLUMNS, *CASE_COLUMNS, _ASSISTANT).join(Case, Case.id == Hold.case_id) \
+def _lots_statement(dialect_name: str, timed: bool, for_view: bool):
+    """Lots with their holds, the holds' cases and the cases' assisting units: a row per hold and assistant
+    (one for a lot without holds). `ever_bound`: an objection or disposal transfer was ever recorded on it."""
+    ever_bound = or_(exists().where(Objection.lot_id == Lot.id), exists().where(DisposalTransfer.lot_id == Lot.id))
+    query = select(*(VIEW_COLUMNS if for_view else LOT_COLUMNS), ever_bound.label("ever_bound"), *HOLD_COLUMNS,
+                   *CASE_COLUMNS, _ASSISTANT) \
+        .outerjoin(Hold, Hold.lot_id == Lot.id).outerjoin(Case, Case.id == Hold.case_id) \
         .outerjoin(CaseAssistant, _assisting(Hold.case_id, timed))
     if for_view:
         query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
-            .join(Seizure, Seizure.id == Hold.seizure_id)
-    return query.where(among_param(dialect_name, Hold.lot_id, "ids"))
+            .outerjoin(Seizure, Seizure.id == Hold.seizure_id)
+    return query.where(among_param(dialect_name, Lot.id, "ids"))
 
 
 def _by_position(hold: HoldFacts) -> int:
@@ -201,13 +205,14 @@ def _before_renewals(session: Session, lot_ids, as_of: datetime) -> dict[tuple[i
     return first
 
 
-def _hold(h: Hold, as_of: datetime | None, renewal: Renewal | None = None) -> HoldFacts:
+def _hold(h: Any, as_of: datetime | None, renewal: Renewal | None = None) -> HoldFacts:
+    """From a row of _lots_statement: the lot's columns, then its hold's."""
     ended = h.ended_at is not None and (as_of is None or h.ended_at <= as_of)
     if renewal is not None:
         term_end, since = renewal.prior_term_end, renewal.prior_effective_from
     else:
         term_end, since = h.term_end, h.effective_from
-    return HoldFacts(h.seizure_id, h.lot_id, h.case_id, h.position, h.registered_at, h.term_days, term_end,
+    return HoldFacts(h.seizure_id, h.id, h.case_id, h.position, h.hold_registered_at, h.term_days, term_end,
                      since, h.ended_at if ended else None, h.end_status if ended else None)
 
 

@@ -7,7 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import Token, Unit
@@ -82,13 +82,17 @@ def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = No
     return run_write(session, actor, work)
 
 
+# Built once: constructing a select costs more than running this one.
+_BEARER = select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, LEDGER_TIME) \
+    .join(Unit, Unit.code == Token.unit_code).where(Token.id == bindparam("token_id"))
+
+
 def authenticate(session: Session, bearer: str):
     """The (code, kind) of the unit a bearer token belongs to, or None; the secret is compared in constant time."""
     if not TOKEN.fullmatch(bearer):  # checked before any lookup: nothing malformed reaches the database
         return None
     token_id, _, secret = bearer.partition(".")
-    row = session.execute(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, LEDGER_TIME)
-                          .join(Unit, Unit.code == Token.unit_code).where(Token.id == token_id)).first()
+    row = session.execute(_BEARER, {"token_id": token_id}).first()
     if row is not None:
         saw_ledger_time(session, row.ledger_time)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:
