@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import LargeBinary, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from ledger.encoding import ZERO_HASH
 from ledger.merkle import CompactRange, leaf_hash
 
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+from ..types import UTCDateTime
 
 TICK = timedelta(microseconds=1)
 
@@ -23,28 +24,64 @@ def ledger_time(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def lock_head(session: Session) -> LedgerHead:
+@dataclass
+class Head:
+    """The ledger head as locked by this write, moved forward by its append."""
+
+    size: int
+    last_hash: str
+    last_time: datetime | None
+    frontier: bytes
+
+
+_LOCK = select(LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier) \
+    .where(LedgerHead.id == 1).with_for_update()
+
+
+def lock_head(session: Session) -> Head:
     """Lock the one head row; every write takes this lock first, so the ledger has one total order."""
-    return session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).one()
+    return Head(*session.execute(_LOCK).one())
 
 
-def next_instant(head: LedgerHead, clock: datetime) -> datetime:
+def next_instant(head: Head, clock: datetime) -> datetime:
     """Ledger time never goes backwards, and two entries never share an instant, whatever the clocks do."""
     return clock if head.last_time is None or clock > head.last_time else head.last_time + TICK
 
 
-def append(session: Session, head: LedgerHead, now: datetime, actor: str, type_: str,
-           data: dict[str, Any]) -> Entry:
+def append(session: Session, head: Head, now: datetime, actor: str, type_: str, data: dict[str, Any]) -> Entry:
     """Write one entry and its new Merkle nodes, and move the head: O(log n) work, no reads."""
     entry = Entry(seq=head.size, time=ledger_time(now), actor=actor, type=type_, data=data, prev=head.last_hash)
     body = entry.to_bytes()
     frontier = CompactRange.from_bytes(head.frontier)
     nodes = frontier.append(leaf_hash(body))
-    session.execute(insert(LedgerEntry), [{"seq": entry.seq, "body": body, "time": now}])
-    session.execute(insert(LedgerNode), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-    head.size, head.last_hash, head.last_time = entry.seq + 1, entry_hash(body), now
-    head.frontier = frontier.to_bytes()
+    moved = Head(entry.seq + 1, entry_hash(body), now, frontier.to_bytes())
+    if session.get_bind().dialect.name == "postgresql":
+        # The head lock is held until commit, so every round trip here delays every other write: one.
+        session.execute(_APPEND_POSTGRESQL, {
+            "seq": entry.seq, "body": body, "time": now, "levels": [n[0] for n in nodes],
+            "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved)})
+    else:
+        session.execute(_INSERT_ENTRY, [{"seq": entry.seq, "body": body, "time": now}])
+        session.execute(_INSERT_NODE, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
+        session.execute(_MOVE_HEAD, vars(moved))
+    head.size, head.last_hash, head.last_time, head.frontier = moved.size, moved.last_hash, now, moved.frontier
     return entry
+
+
+_INSERT_ENTRY = insert(LedgerEntry)
+_INSERT_NODE = insert(LedgerNode)
+_MOVE_HEAD = update(LedgerHead).where(LedgerHead.id == 1).values(
+    size=bindparam("size"), last_hash=bindparam("last_hash"), last_time=bindparam("last_time"),
+    frontier=bindparam("frontier"))
+_APPEND_POSTGRESQL = text("""
+    WITH entry AS (INSERT INTO ledger_entries (seq, body, time) VALUES (:seq, :body, :time)),
+         nodes AS (INSERT INTO ledger_nodes (level, index, hash)
+                   SELECT * FROM unnest(CAST(:levels AS integer[]), CAST(:indexes AS bigint[]),
+                                        CAST(:hashes AS bytea[])))
+    UPDATE ledger_head SET size = :size, last_hash = :last_hash, last_time = :last_time, frontier = :frontier
+    WHERE id = 1""").bindparams(
+    bindparam("body", type_=LargeBinary()), bindparam("time", type_=UTCDateTime()),
+    bindparam("last_time", type_=UTCDateTime()), bindparam("frontier", type_=LargeBinary()))
 
 
 def empty_head() -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..db import begin_write
 from ..models import IdempotencyRecord, LedgerHead
 from ..rules import DomainError
-from .ledger_log import append, lock_head, next_instant
+from .ledger_log import Head, append, lock_head, next_instant
 
 T = TypeVar("T")
 
@@ -47,7 +47,7 @@ class Replayed(Exception):
 @dataclass
 class Tx:
     session: Session
-    head: LedgerHead
+    head: Head
     now: datetime
     actor: str
     recorded: bool = False
