@@ -77,6 +77,51 @@ def in_process(ds: data.Dataset, kinds: list[str], requests: int, top: int) -> N
         _print_stats(stats, "cumulative", top, lambda name: "/registry/" in name or "/ledger/" in name)
 
 
+def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
+    """Per request: wall time in-process, and the part spent holding the ledger-head lock (lock to commit).
+
+    Writes are serialised by that lock, so its hold time bounds write throughput whatever the workers.
+    """
+    from sqlalchemy import event
+
+    from registry import create_app
+    from registry.services import tx
+
+    app = create_app({"DATABASE_URL": ds.url, "LEDGER_KEY_FILE": ds.key_file})
+    held: list[float] = []
+    locked_at: list[float] = []
+    lock_head = tx.lock_head
+
+    def timed_lock(session: Any) -> Any:
+        locked_at.append(time.perf_counter())
+        return lock_head(session)
+
+    tx.lock_head = timed_lock  # type: ignore[assignment]
+    event.listen(app.extensions["registry.db"].sessions, "after_commit",
+                 lambda _s: held.append(time.perf_counter() - locked_at.pop()) if locked_at else None)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {ds.tokens['COURT-A']}", "Content-Type": "application/json"}
+    try:
+        for kind in kinds:
+            items = _items(ds, kind)
+            for method, path, body in items[:3]:
+                client.open(path, method=method, data=body, headers=headers)
+            held.clear()
+            walls = []
+            for method, path, body in items[3:3 + requests]:
+                started = time.perf_counter()
+                client.open(path, method=method, data=body, headers=headers)
+                walls.append(time.perf_counter() - started)
+            walls.sort()
+            line = f"== {kind}: {len(walls)} requests in-process, median {walls[len(walls) // 2] * 1000:.2f} ms"
+            if held:
+                held.sort()
+                line += f"; ledger-head lock held: median {held[len(held) // 2] * 1000:.2f} ms"
+            print(line)
+    finally:
+        tx.lock_head = lock_head  # type: ignore[assignment]
+
+
 def _print_stats(stats: pstats.Stats, key: str, top: int, keep: Any) -> None:
     rows = [(func, data) for func, data in stats.stats.items() if keep(func[0])]  # type: ignore[attr-defined]
     column = 2 if key == "tottime" else 3
@@ -134,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--py-spy", type=float, metavar="SECONDS",
                         help="sample the workers under load instead")
+    parser.add_argument("--serial", action="store_true",
+                        help="instead: wall time per request and how long writes hold the ledger-head lock")
     args = parser.parse_args(argv)
     kinds = args.kinds or list(KINDS)
     if set(kinds) - set(KINDS):
@@ -145,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.py_spy:
             under_load(ds, kinds, args.py_spy, work, args.top)
+        elif args.serial:
+            serial_section(ds, kinds, args.requests)
         else:
             in_process(ds, kinds, args.requests, args.top)
     finally:
