@@ -15,12 +15,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .sqlite_writers import QueuedWriterConnection
+
 log = logging.getLogger("registry.db")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                  "factory": QueuedWriterConnection}, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, isolation_level="REPEATABLE READ", pool_pre_ping=True, **kwargs)
@@ -39,7 +42,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+        begin = conn.get_execution_options().get("sqlite_begin", "BEGIN")
+        if begin == "BEGIN IMMEDIATE":
+            conn.connection.dbapi_connection.queue_for_write()
+        conn.exec_driver_sql(begin)
 
 
 def write_options(session: Session) -> dict[str, str]:

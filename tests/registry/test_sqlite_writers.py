@@ -1,0 +1,70 @@
+"""SQLite writers queue on a file lock beside the database, held from BEGIN IMMEDIATE to COMMIT or ROLLBACK."""
+from __future__ import annotations
+
+import fcntl
+import os
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from registry.db import begin_write, make_engine
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'registry.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER)"))
+    yield engine
+    engine.dispose()
+
+
+def _free(lock_path: str) -> bool:
+    """Whether another writer could take the lock now (a separate open file description, as another process)."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return True
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_write_holds_the_writer_lock_until_it_ends(engine, tmp_path, end):
+    lock_path = str(tmp_path / "registry.db.writer-lock")
+    session = Session(engine)
+    begin_write(session)
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    assert not _free(lock_path)
+    getattr(session, end)()
+    assert _free(lock_path)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == (1 if end == "commit" else 0)
+    session.close()
+
+
+def test_reads_do_not_take_the_writer_lock(engine, tmp_path):
+    lock_path = str(tmp_path / "registry.db.writer-lock")
+    writer = Session(engine)
+    begin_write(writer)
+    writer.execute(text("INSERT INTO t VALUES (1)"))
+    with engine.connect() as reader:  # WAL: a reader goes on while a write is open
+        assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    writer.commit()
+    with Session(engine) as session:
+        session.execute(text("SELECT count(*) FROM t"))
+        assert _free(lock_path)
+    writer.close()
+
+
+def test_a_closed_connection_lets_the_next_writer_in(engine, tmp_path):
+    lock_path = str(tmp_path / "registry.db.writer-lock")
+    session = Session(engine)
+    begin_write(session)
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    session.connection().invalidate()  # a broken connection is closed, never returned to the pool
+    session.close()
+    assert _free(lock_path)
