@@ -16,6 +16,11 @@ WEIGHT = re.compile(WEIGHT_PATTERN[1:-1])
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(2999, 12, 31, tzinfo=timezone.utc)
 
 
+def weight_text(value: Decimal | None) -> str | None:
+    """Tonnes as the API writes them: always four decimals."""
+    return None if value is None else f"{value:.4f}"
+
+
 class Weight(fields.Field):
     """Tonnes as a decimal string with at most 4 decimals ("2.0312"); numbers are refused, never rounded."""
 
@@ -25,7 +30,7 @@ class Weight(fields.Field):
         super().__init__(metadata={**documented, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _serialize(self, value: Decimal | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else f"{value:.4f}"
+        return weight_text(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import Execution, ExecutionLot, Hold, Lot
 from ..rules import Conflict, LotFacts, decisions
 from .facts import lot_facts, one_case
+from .sets import among
 from .tx import Tx, read_now, run_write
 
 
@@ -27,8 +28,8 @@ class LotCheck:
 
 def resolve_cards(session: Session, custodian: str, card_nos: list[str]) -> tuple[list[int], list[str]]:
     """Lot ids for card numbers at one custodian, and the card numbers it does not know."""
-    rows = dict(session.execute(select(Lot.card_no, Lot.id).where(Lot.custodian == custodian,
-                                                                  Lot.card_no.in_(card_nos))).all())
+    query = select(Lot.card_no, Lot.id).where(Lot.custodian == custodian, among(session, Lot.card_no, card_nos))
+    rows = dict(session.connection().execute(query).all())
     return [rows[c] for c in card_nos if c in rows], [c for c in card_nos if c not in rows]
 
 

@@ -39,7 +39,8 @@ def case_facts(session: Session, case_ids: Iterable[int], as_of: datetime | None
     if not ids:
         return {}
     name = dialect(session)
-    rows = session.execute(_cases_statement(name, as_of is not None), {"ids": listed(name, ids), "as_of": as_of})
+    rows = session.connection().execute(_cases_statement(name, as_of is not None),
+                                        {"ids": listed(name, ids), "as_of": as_of}).all()
     return _cases(session, rows, as_of)
 
 
@@ -121,9 +122,10 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     holds: dict[int, dict[int, HoldFacts]] = {}
     seizures: dict[int, Any] = {}
     case_rows, bound = [], False
-    # Plain rows, not ORM objects: building identity-mapped instances cost more than the queries.
-    for row in session.execute(_lots_statement(name, as_of is not None, for_view),
-                               {"ids": listed(name, wanted), "as_of": as_of}):
+    # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
+    rows = session.connection().execute(_lots_statement(name, as_of is not None, for_view),
+                                        {"ids": listed(name, wanted), "as_of": as_of}).all()
+    for row in rows:
         if as_of is not None and row.registered_at > as_of:
             continue
         lots.setdefault(row.id, row)
@@ -183,7 +185,7 @@ def lineage(session: Session, lots: Iterable[Any]) -> dict[int, list[int]]:
     parents = {lot.id: lot.parent_id for lot in lots}
     wanted = {p for p in parents.values() if p is not None and p not in parents}
     while wanted:
-        rows = session.execute(select(Lot.id, Lot.parent_id).where(among(session, Lot.id, wanted))).all()
+        rows = session.connection().execute(select(Lot.id, Lot.parent_id).where(among(session, Lot.id, wanted))).all()
         parents.update(dict(rows))
         wanted = {p for _, p in rows if p is not None and p not in parents}
     lines = {}
@@ -232,7 +234,8 @@ def _bindings(session: Session, lot_ids, as_of: datetime | None):
     if not lot_ids:
         return {}, {}, {}
     name = dialect(session)
-    rows = session.execute(_bindings_statement(name, as_of is not None), {"ids": listed(name, lot_ids), "as_of": as_of})
+    rows = session.connection().execute(_bindings_statement(name, as_of is not None),
+                                        {"ids": listed(name, lot_ids), "as_of": as_of}).all()
     units: dict[int, list[str]] = {}
     moved: dict[int, list[tuple[int, int]]] = {}
     ids: dict[int, list[int]] = {}

@@ -92,7 +92,7 @@ def authenticate(session: Session, bearer: str):
     if not TOKEN.fullmatch(bearer):  # checked before any lookup: nothing malformed reaches the database
         return None
     token_id, _, secret = bearer.partition(".")
-    row = session.execute(_BEARER, {"token_id": token_id}).first()
+    row = session.connection().execute(_BEARER, {"token_id": token_id}).first()
     if row is not None:
         saw_ledger_time(session, row.ledger_time)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:

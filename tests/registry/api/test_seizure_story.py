@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from registry.api.schemas import CheckLot, CheckOut, ConflictOut
+
 from helpers import (API, YARD, assert_audit_clean, assert_conflict, assert_problem, check, execute, history,
                      ids, ledger_size, ledger_types, lot_view, nothing_changes, notifications, ok, open_case,
                      per_lot, queue, register_lots, release, renew, seize, seizure_view, split, transfer,
@@ -256,6 +258,10 @@ def test_execution_check_by_lot_ids_and_by_card_numbers_changes_nothing(app, ses
     assert_conflict(by_id["lots"][2], lots[2], "objection_pending", holder_unit="SH-YANGPU-COURT")
     assert [c["code"] for c in by_id["lots"][4]["conflicts"]] == ["not_seized"]
     assert by_card["lots"][:5] == by_id["lots"] and by_card["total_weight_t"] == by_id["total_weight_t"]
+    # The answer is built by hand for speed: it must carry exactly the documented fields.
+    assert set(by_card) == set(CheckOut().fields)
+    assert all(set(x) == set(CheckLot().fields) for x in by_card["lots"])
+    assert all(set(c) == set(ConflictOut().fields) for x in by_card["lots"] for c in x["conflicts"])
     unknown = by_card["lots"][5]
     assert (unknown["card_no"], unknown["clear"], unknown["conflicts"][0]["code"]) == (
         "ZJ-AL-9999", False, "unknown_card_no")
