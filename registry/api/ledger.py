@@ -69,9 +69,9 @@ def inclusion(args):
     index, size = args["index"], args["size"]
     if size > ledger_log.ledger_size(session) or index >= size:
         raise _out_of_range("size", "need index < size <= the ledger size")
-    fetch = ledger_log.fetch_nodes(session)
-    leaf = fetch([(0, index)])[(0, index)]
+    fetch = ledger_log.fetch_nodes(session, also=[(0, index)])  # the leaf comes with the proof's nodes
     proof = merkle.inclusion_proof(index, size, fetch)
+    leaf = fetch([(0, index)])[(0, index)]
     return {"index": index, "size": size, "leaf_hash": leaf.hex(), "hashes": [h.hex() for h in proof]}
 
 

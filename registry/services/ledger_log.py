@@ -1,11 +1,12 @@
 """Appending to the ledger inside the caller's transaction, and reading it back with proofs."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import LargeBinary, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import LargeBinary, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from ledger.merkle import CompactRange, leaf_hash
 
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 from ..types import UTCDateTime
+from . import head_seen
 
 TICK = timedelta(microseconds=1)
 
@@ -116,20 +118,36 @@ def current_checkpoint(session: Session, signer: Signer) -> str:
     return note
 
 
-def fetch_nodes(session: Session):
+def fetch_nodes(session: Session, also: Sequence[tuple[int, int]] = ()):
+    """A node fetcher for ledger.merkle; `also` are nodes read with its first query and served from memory."""
+    known: dict[tuple[int, int], bytes] = {}
+    extra = list(also)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+
     def fetch(keys: Sequence[tuple[int, int]]) -> Mapping[tuple[int, int], bytes]:
-        if not keys:
-            return {}
-        # Point lookups OR-ed together: both databases serve each from the primary key (a row-value IN
-        # makes SQLite scan the whole table).
-        points = [and_(LedgerNode.level == level, LedgerNode.index == index) for level, index in keys]
-        rows = session.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(or_(*points)))
-        return {(level, index): bytes(h) for level, index, h in rows}
+        wanted = list(dict.fromkeys(k for k in (*keys, *extra) if k not in known))
+        extra.clear()
+        if wanted:
+            params = {"levels": [lv for lv, _ in wanted], "indexes": [ix for _, ix in wanted]} if postgresql \
+                else {"keys": json.dumps(wanted)}
+            rows = session.connection().execute(_NODES_POSTGRESQL if postgresql else _NODES_SQLITE, params)
+            known.update(((level, index), bytes(h)) for level, index, h in rows)
+        return {k: known[k] for k in keys if k in known}
     return fetch
 
 
+# One statement whatever the number of nodes, each found by its primary key.
+_NODES_POSTGRESQL = text("""
+    SELECT n.level, n.index, n.hash
+    FROM unnest(CAST(:levels AS integer[]), CAST(:indexes AS bigint[])) AS k(level, index)
+    JOIN ledger_nodes AS n ON n.level = k.level AND n.index = k.index""")
+_NODES_SQLITE = text("""
+    SELECT n.level, n."index", n.hash FROM json_each(:keys) AS k
+    JOIN ledger_nodes AS n ON n.level = json_extract(k.value, '$[0]') AND n."index" = json_extract(k.value, '$[1]')""")
+
+
 def ledger_size(session: Session) -> int:
-    return session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1)) or 0
+    return head_seen.size(session)
 
 
 def entries(session: Session, start: int, end: int) -> list[bytes]:

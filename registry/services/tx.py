@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import begin_write
-from ..models import IdempotencyRecord, LedgerHead
+from ..models import IdempotencyRecord
 from ..rules import DomainError
+from . import head_seen
 from .ledger_log import Head, append, lock_head, next_instant
 
 T = TypeVar("T")
@@ -99,20 +99,6 @@ def _replay_if_seen(session: Session, actor: str, idem: Idempotency) -> None:
 
 def read_now(session: Session) -> datetime:
     """The instant a read is answered at: never before the last committed write, whatever this host's clock."""
-    seen = session.info.get(_LEDGER_TIME)
-    if seen is not None and seen[0] is session.get_transaction():
-        last = seen[1]
-    else:
-        last = session.scalar(select(LedgerHead.last_time).where(LedgerHead.id == 1))
+    last = head_seen.last_time(session)
     now = clock()
     return last if last is not None and last > now else now
-
-
-_LEDGER_TIME = "registry.ledger_time"
-LEDGER_TIME = select(LedgerHead.last_time).where(LedgerHead.id == 1).scalar_subquery().label("ledger_time")
-"""A column to add to a transaction's first query, so that read_now needs no query of its own."""
-
-
-def saw_ledger_time(session: Session, last: datetime | None) -> None:
-    """Remember the head's time read (with LEDGER_TIME) in the current transaction, for read_now."""
-    session.info[_LEDGER_TIME] = (session.get_transaction(), last)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from ..models import Token, Unit
 from ..rules import DomainError
 from .facts import not_found
-from .tx import LEDGER_TIME, Tx, run_write, saw_ledger_time
+from . import head_seen
+from .tx import Tx, run_write
 
 OPERATOR = "@operator"  # the actor of entries made from the server's command line
 UNIT_KINDS = ("court", "police", "auditor", "admin")
@@ -83,7 +84,7 @@ def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = No
 
 
 # Built once: constructing a select costs more than running this one.
-_BEARER = select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, LEDGER_TIME) \
+_BEARER = select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, *head_seen.COLUMNS) \
     .join(Unit, Unit.code == Token.unit_code).where(Token.id == bindparam("token_id"))
 
 
@@ -94,7 +95,7 @@ def authenticate(session: Session, bearer: str):
     token_id, _, secret = bearer.partition(".")
     row = session.connection().execute(_BEARER, {"token_id": token_id}).first()
     if row is not None:
-        saw_ledger_time(session, row.ledger_time)  # the read that follows is answered as of this snapshot
+        head_seen.saw(session, row)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:
         hmac.compare_digest(_digest(secret), bytes(32))  # same work whether or not the id exists
         return None
