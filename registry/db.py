@@ -8,11 +8,12 @@ both hold a read snapshot and deadlock on upgrade).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite_writers import QueuedWriterConnection
@@ -26,7 +27,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                                                   "factory": QueuedWriterConnection}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, isolation_level="REPEATABLE READ", pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, isolation_level="REPEATABLE READ", **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_BEFORE_PING = 5.0  # seconds
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before reuse only if it sat idle: one that served a request a moment ago is
+    alive, and pinging it would add a round trip to every request (pool_pre_ping does). A connection that
+    dies in use anyway (the server restarted under load) fails that request with 503, and SQLAlchemy then
+    drops every pooled connection opened before it."""
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: let the pool open a fresh connection instead
+            raise DisconnectionError(f"idle connection is dead: {error}") from error
 
 
 def _configure_sqlite(engine: Engine) -> None:
