@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
-import re
+import json.scanner
 from typing import Any, Callable, Iterable, NoReturn
 
 import rfc8785
@@ -43,11 +43,24 @@ def _safe_int(text: str) -> int:
     return value
 
 
-_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float, parse_int=_safe_int).raw_decode
+_decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float, parse_int=_safe_int)
 # A Python callback per integer costs more than the rest of the parse; only a run of 16 digits can hold an
 # integer beyond 2^53, so text without one is parsed by the C decoder alone.
-_decode_small = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).raw_decode
-_LONG_DIGITS = re.compile(r"[0-9]{16}")
+_decoder_small = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+_decode, _decode_small = _decoder.raw_decode, _decoder_small.raw_decode
+# The C scanners behind those two, called directly (raw_decode adds a Python frame): (value, end) or
+# StopIteration where no JSON value starts.
+_Scanner = Callable[[str, int], tuple[Any, int]]
+_scan_long: _Scanner = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]
+_scan_small: _Scanner = json.scanner.make_scanner(_decoder_small)  # type: ignore[arg-type]
+
+# One pass over the UTF-8 bytes answers both questions the fast check asks (a regex search costs ~10x more):
+# ASCII digits become "0" (UTF-8 continuation bytes are never digits, so a run of 16 "0"s is a run of 16
+# digits in the text) and the lead bytes of 4-byte sequences become "X" (in valid UTF-8 they, and only they,
+# start a code point beyond U+FFFF, i.e. one needing a surrogate pair in UTF-16). Everything else is " ".
+_CLASSES = bytes(0x30 if 0x30 <= b <= 0x39 else 0x58 if b >= 0xF0 else 0x20 for b in range(256))
+_LONG_RUN = b"0" * 16
+_ASTRAL = b"X"
 
 _Encoder = Callable[[Any, int], Iterable[str]]
 
@@ -65,10 +78,6 @@ def _make_encoder() -> _Encoder:
 _encode = _make_encoder()
 
 
-def _bmp_only(text: str) -> bool:
-    return len(text.encode("utf-16-le")) == 2 * len(text)  # no surrogate pairs needed
-
-
 def parse_canonical(data: bytes) -> Any:
     """Parse JSON ``data``; ValueError unless it is exactly the canonical form of a float-free value.
 
@@ -76,14 +85,15 @@ def parse_canonical(data: bytes) -> Any:
     (same escapes; code point order equals UTF-16 order), so the C encoder can check the bytes;
     anything else is settled by the rfc8785 package.
     """
+    classes = data.translate(_CLASSES)
     try:
         text = data.decode("utf-8")
-        obj, end = (_decode if _LONG_DIGITS.search(text) else _decode_small)(text)
+        obj, end = (_decode if _LONG_RUN in classes else _decode_small)(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not valid JSON: {exc}") from None
     if end != len(text):
         raise ValueError("not in canonical form: trailing characters")
-    if "".join(_encode(obj, 0)) == text and (text.isascii() or _bmp_only(text)):
+    if "".join(_encode(obj, 0)) == text and _ASTRAL not in classes:
         return obj
     try:
         same = rfc8785.dumps(obj) == data
@@ -91,4 +101,24 @@ def parse_canonical(data: bytes) -> Any:
         raise ValueError(f"not in canonical form: {exc}") from None
     if not same:
         raise ValueError("not in canonical form (RFC 8785)")
+    return obj
+
+
+def canonical_object(data: bytes) -> dict[str, Any] | None:
+    """Return the JSON object ``data`` holds if the fast check alone proves it canonical, else None.
+
+    None is no verdict, only "not proven here" (or not an object): ``parse_canonical`` then settles it
+    and words the reason. Used on the ``data`` of each entry in the verifier's hot loop, where raising and
+    catching would cost more than the check.
+    """
+    classes = data.translate(_CLASSES)
+    if _ASTRAL in classes:
+        return None
+    try:
+        text = data.decode("utf-8")
+        obj, end = (_scan_long if _LONG_RUN in classes else _scan_small)(text, 0)
+    except (ValueError, StopIteration, RecursionError):  # not UTF-8 or JSON, a float, NaN, beyond 2^53, too deep
+        return None
+    if type(obj) is not dict or end != len(text) or "".join(_encode(obj, 0)) != text:
+        return None
     return obj

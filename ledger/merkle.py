@@ -108,6 +108,28 @@ class CompactRange:
         hashes.append(node)
         self.size += 1
 
+    def push_subtree(self, level: int, node: bytes) -> None:
+        """Append the root of a perfect subtree of ``2**level`` leaves; the size must be a multiple of it.
+
+        Same result as pushing its leaves one by one (the verifier hashes whole chunks of leaves at once).
+        """
+        size = self.size
+        if level < 0 or size & ((1 << level) - 1):
+            raise ValueError(f"a subtree of 2**{level} leaves cannot start at leaf {size}")
+        if len(node) != HASH_SIZE:
+            raise ValueError("hashes must be 32 bytes")
+        hashes, carry = self._hashes, size >> level
+        while carry & 1:
+            node = _sha256(b"\x01" + hashes.pop() + node).digest()
+            carry >>= 1
+        hashes.append(node)
+        self.size = size + (1 << level)
+
+    def extend(self, subtrees: Iterable[tuple[int, bytes]]) -> None:
+        """Append perfect subtrees given as (level, root), left to right, e.g. from ``subtree_roots``."""
+        for level, node in subtrees:
+            self.push_subtree(level, node)
+
     def root(self) -> bytes:
         """Return the root of the tree of ``size`` leaves."""
         return _fold(self._hashes) if self._hashes else EMPTY_ROOT
@@ -146,6 +168,30 @@ def perfect_subtrees(start: int, end: int) -> list[Key]:
         keys.append((level, start >> level))
         start += 1 << level
     return keys
+
+
+def perfect_root(leaf_hashes: Sequence[bytes]) -> bytes:
+    """Return the root over a power-of-two number of leaf hashes, hashed level by level."""
+    nodes = leaf_hashes
+    if not nodes or len(nodes) & (len(nodes) - 1):
+        raise ValueError("perfect_root needs a power-of-two number of leaves")
+    sha = _sha256
+    while len(nodes) > 1:
+        nodes = [sha(b"\x01" + left + right).digest() for left, right in zip(nodes[0::2], nodes[1::2])]
+    return nodes[0]
+
+
+def subtree_roots(leaf_hashes: Sequence[bytes], start: int) -> list[tuple[int, bytes]]:
+    """Roots of the maximal aligned perfect subtrees of leaves ``[start, start + len(leaf_hashes))``.
+
+    Returned as (level, root), left to right: what ``CompactRange.extend`` appends when its size is ``start``.
+    """
+    roots, offset = [], 0
+    for level, _ in perfect_subtrees(start, start + len(leaf_hashes)):
+        width = 1 << level
+        roots.append((level, perfect_root(leaf_hashes[offset:offset + width])))
+        offset += width
+    return roots
 
 
 def _check_subtree(start: int, end: int) -> None:
