@@ -14,9 +14,49 @@ ZERO_HASH = "0" * 64
 
 
 def canonical(obj: object) -> bytes:
-    """Return the RFC 8785 bytes of ``obj``; ValueError if it holds a float anywhere."""
-    _reject_floats(obj)
+    """Return the RFC 8785 bytes of ``obj``; ValueError if it holds a float anywhere.
+
+    Fast path, as in ``parse_canonical``: for str keys, integers in the safe range and no code point beyond
+    U+FFFF, Python's sorted compact JSON is RFC 8785 byte for byte, and the C encoder writes it ~10x faster
+    than the rfc8785 package, which settles everything else.
+    """
+    if _plain(obj):
+        try:
+            data = "".join(_encode(obj, 0)).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it in its own words
+            data = b""
+        if data and _ASTRAL not in data.translate(_CLASSES):
+            return data
     return rfc8785.dumps(obj)  # type: ignore[arg-type]
+
+
+_SAFE = 2**53 - 1
+
+
+def _plain(obj: object) -> bool:
+    """True if ``obj`` holds only dicts with str keys, lists, str, safe ints, bools and None.
+
+    ValueError on a float anywhere, which no path encodes.
+    """
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if not all(type(k) is str for k in item):  # type: ignore[union-attr]
+                return False
+            stack.extend(item.values())  # type: ignore[union-attr]
+        elif kind is list:
+            stack.extend(item)  # type: ignore[arg-type]
+        elif kind is int:
+            if not -_SAFE <= item <= _SAFE:  # type: ignore[operator]
+                return False
+        elif kind is float:
+            raise ValueError(f"floats are not allowed in ledger data: {item!r}")
+        elif kind is not str and kind is not bool and item is not None:
+            _reject_floats(item)
+            return False
+    return True
 
 
 def _reject_floats(obj: object) -> None:

@@ -95,3 +95,16 @@ def test_fast_check_agrees_with_rfc8785(value: object, ascii_only: bool, sort: b
     except ValueError:
         accepted = False
     assert accepted == reference_accepts
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_canonical_equals_rfc8785(value: object) -> None:
+    """The C-encoder fast path of `canonical` writes exactly what the rfc8785 package writes."""
+    try:
+        expected = rfc8785.dumps(value)  # type: ignore[arg-type]
+    except ValueError:
+        with pytest.raises(ValueError):
+            canonical(value)
+        return
+    assert canonical(value) == expected
