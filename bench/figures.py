@@ -6,9 +6,12 @@ second), and each figure reports the median over rounds. Every row carries the w
 """
 from __future__ import annotations
 
+import http.client
 import statistics
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -269,7 +272,8 @@ def memory(ctx: Context, ph: Phase) -> list[Row]:
 
 def _state_export(ctx: Context, ph: Phase) -> Row:
     """GET /ledger/state, what `seizure-ledger verify --url` compares its replay with: the worker's peak RSS
-    while it answers (sampled every 50 ms), and how long it takes (gunicorn's default timeout is 30 s)."""
+    while it answers (sampled every 50 ms), and how long it takes (gunicorn's default timeout is 30 s). The
+    body is read as a client reads it, streamed and counted, not kept."""
     server, peak, done = ph.big_service, [0.0], threading.Event()
 
     def sample() -> None:
@@ -279,15 +283,30 @@ def _state_export(ctx: Context, ph: Phase) -> Row:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    status, body = call(server.url, ph.big.tokens["AUDITOR"], "GET", "/api/v1/ledger/state", timeout=900)
+    status, size, lines, error = _read_state(server.url, ph.big.tokens["AUDITOR"])
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
     after = server.worker_rss_mb()
-    ctx.details[f"memory/state/{ph.backend}"] = {"status": status, "bytes": len(body), "seconds": seconds,
-                                                 "peak_rss_mb": peak[0], "rss_mb_after": after}
-    note = (f"one GET /ledger/state ({len(body) / 2**20:.0f} MB of JSON) took {seconds:.1f} s; "
+    ctx.details[f"memory/state/{ph.backend}"] = {"status": status, "bytes": size, "lines": lines,
+                                                 "seconds": seconds, "peak_rss_mb": peak[0], "rss_mb_after": after}
+    note = (f"one GET /ledger/state ({size / 2**20:.0f} MB of JSON Lines, {lines:,} lines) took {seconds:.1f} s; "
             f"workers after: {', '.join(f'{m:.0f}' for m in after)} MB")
     return Row(f"GET /ledger/state at {power(ph.big.entries)} entries, worker peak RSS", ph.backend, "MB",
-               peak[0], target="< 150 MB", met=peak[0] < 150 and status == 200,
-               note=note if status == 200 else f"{status}: {body[:200]!r}")
+               peak[0], target="< 150 MB", met=peak[0] < 150 and status == 200 and not error,
+               note=note if status == 200 and not error else f"{status}: {error}")
+
+
+def _read_state(base: str, token: str) -> tuple[int, int, int, str]:
+    """Status, bytes, lines and any error of one GET /ledger/state, read in 1 MB pieces."""
+    request = urllib.request.Request(f"{base}/api/v1/ledger/state", headers={"Authorization": f"Bearer {token}"})
+    size = lines = 0
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            while piece := response.read(1 << 20):
+                size, lines = size + len(piece), lines + piece.count(b"\n")
+            return response.status, size, lines, ""
+    except urllib.error.HTTPError as error:
+        return error.code, size, lines, repr(error.read()[:200])
+    except (OSError, http.client.HTTPException) as error:  # e.g. the worker killed mid-export: a cut body
+        return 200, size, lines, f"after {size:,} bytes: {error!r}"

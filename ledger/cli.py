@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import argparse
 import base64
+import itertools
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ledger.chain import Entry
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import VerificationError
 from ledger.note import parse_verifier_key
-from ledger.remote import LedgerClient, RemoteError
-from ledger.replay import Replay, differences
+from ledger.remote import LedgerClient, RemoteError, StateExport
+from ledger.replay import Replay, compare_records
 from ledger.verify import VerifyReport, verify_entries
 
 STATE_FILE = "checkpoint"
@@ -76,13 +77,16 @@ class _StateCheck:
     """Replays verified entries into a fresh state and compares it with the state the service shows.
 
     The service's state is read before its checkpoint, so it covers a prefix of what the checkpoint signs;
-    only that prefix is replayed for the comparison, and every entry is still verified.
+    only that prefix is replayed for the comparison, and every entry is still verified. The comparison reads
+    the downloaded state one record at a time, so only the replay is held in memory.
     """
 
-    def __init__(self, shown: dict[str, Any]) -> None:
+    LISTED = 20
+
+    def __init__(self, shown: StateExport) -> None:
         self.replay = Replay()
         self.shown = shown
-        self.until = shown["size"]
+        self.until = shown.size
 
     def __call__(self, entry: Entry) -> None:
         if entry.seq < self.until:
@@ -96,19 +100,29 @@ class _StateCheck:
         if self.replay.size != self.until:
             raise VerificationError(f"the service shows its state at {self.until} entries; only "
                                     f"{self.replay.size} were replayed")
-        found = list(differences(self.replay.state, self.shown["state"]))
-        if found:
-            listed = "; ".join(found[:20]) + (f"; … {len(found) - 20} more" if len(found) > 20 else "")
-            raise VerificationError(f"the service's state differs from the replay of its ledger: {listed}")
+        found = compare_records(self.replay.state, self.shown.records())
+        listed = list(itertools.islice(found, self.LISTED))
+        if listed:
+            more = sum(1 for _ in found)  # counted, not kept: a wholly different state is as big as the export
+            listed_text = "; ".join(listed) + (f"; … {more} more" if more else "")
+            raise VerificationError(f"the service's state differs from the replay of its ledger: {listed_text}")
         return f"replayed {self.until} entries: the service's state equals the replay"
 
 
 def _verify(args: argparse.Namespace) -> int:
     key = _read_key(args.key)
-    key_name = parse_verifier_key(key)[0]
     source = _Files(args) if args.entries else _Remote(args)
     shown = None if args.no_replay else source.state()
-    state_check = _StateCheck(shown) if shown is not None else None
+    try:
+        return _verify_against(args, key, source, _StateCheck(shown) if shown is not None else None)
+    finally:
+        if shown is not None:
+            shown.close()  # the downloaded state's temporary file
+
+
+def _verify_against(args: argparse.Namespace, key: str, source: _Files | _Remote,
+                    state_check: _StateCheck | None) -> int:
+    key_name = parse_verifier_key(key)[0]
     note = source.checkpoint()
     checkpoint = open_checkpoint(note, key)
     previous = _load_state(args.state, key)
@@ -203,7 +217,7 @@ class _Remote:
     def proof_fetch(self) -> Callable[[int, int], list[bytes]]:
         return self.client.consistency_proof
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> StateExport:
         return self.client.state()
 
 

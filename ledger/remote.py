@@ -5,14 +5,20 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import shutil
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any, Generator, Iterator
+from typing import IO, Generator, Iterator
 
 from ledger.errors import VerificationError
+from ledger.replay import Record
 
 CHUNK = 10_000
+STATE_MEDIA_TYPE = "application/jsonl"
+_MAX_HEAD = 1024  # the state's first line is {"size": N}
+_COPY_BUFFER = 1 << 20
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -85,12 +91,63 @@ class LedgerClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise VerificationError(f"malformed consistency proof from the service: {exc}") from None
 
-    def state(self) -> dict[str, Any]:
-        """Return the facts the service shows, with the ledger size they correspond to."""
+    def state(self) -> StateExport:
+        """Download the facts the service shows, with the ledger size they correspond to, to a temporary file."""
+        spool = tempfile.TemporaryFile(prefix="seizure-ledger-state-")
         try:
-            answer = json.loads(self._read("state"))
-            if not isinstance(answer.get("size"), int) or not isinstance(answer.get("state"), dict):
-                raise ValueError("no size or state")
-            return answer  # type: ignore[no-any-return]
-        except (ValueError, AttributeError) as exc:
-            raise VerificationError(f"malformed state from the service: {exc}") from None
+            with self._open("state") as response:
+                kind = response.headers.get_content_type()
+                if kind != STATE_MEDIA_TYPE:
+                    raise VerificationError(f"malformed state from the service: {kind}, not {STATE_MEDIA_TYPE}")
+                try:
+                    size = _state_size(response.readline(_MAX_HEAD))
+                    shutil.copyfileobj(response, spool, _COPY_BUFFER)
+                except (OSError, http.client.HTTPException) as exc:
+                    raise RemoteError(f"reading state: {exc!r}") from None
+            return StateExport(size, spool)
+        except BaseException:
+            spool.close()
+            raise
+
+
+class StateExport:
+    """The service's state as GET /api/v1/ledger/state streams it (application/jsonl), kept in a temporary file.
+
+    Line 1 is ``{"size": N}``: the state is the replay of the first N entries. Every other line is one record,
+    ``["table", "key", {field: value, ...}]``, keyed and shaped as ``ledger.replay`` builds it. It waits on disk,
+    not in memory: it is read before the checkpoint (so it covers a prefix of what the checkpoint signs) and
+    compared only once every entry has been verified and replayed.
+    """
+
+    def __init__(self, size: int, spool: IO[bytes]) -> None:
+        self.size = size
+        self._spool = spool
+
+    def records(self) -> Iterator[Record]:
+        """Yield each record line as (table, key, record); VerificationError on a malformed one."""
+        self._spool.seek(0)
+        for number, line in enumerate(self._spool, start=2):
+            yield _record(line, number)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def _state_size(line: bytes) -> int:
+    try:
+        size = json.loads(line).get("size")
+        if type(size) is not int or size < 0:
+            raise ValueError('the first line is not {"size": N}')
+        return size
+    except (ValueError, AttributeError) as exc:
+        raise VerificationError(f"malformed state from the service: line 1: {exc}") from None
+
+
+def _record(line: bytes, number: int) -> Record:
+    try:
+        table, key, record = json.loads(line)
+        if not (isinstance(table, str) and isinstance(key, str) and isinstance(record, dict)):
+            raise ValueError("not [table, key, {record}]")
+        return table, key, record
+    except (ValueError, TypeError) as exc:
+        raise VerificationError(f"malformed state from the service: line {number}: {exc}") from None

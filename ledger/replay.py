@@ -1,17 +1,19 @@
 """Rebuild the registry's recorded facts from ledger entries alone.
 
-The state is plain JSON-able data (ids as strings, times as the ledger's own time strings), the same
-shape the service exports at GET /api/v1/ledger/state, so an auditor can compare the two field by field
-without trusting the operator's code. It holds facts (acts), not derived status: expiry and promotion are
-functions of facts and time, and equal facts give equal answers.
+The state is plain JSON-able data (ids as strings, times as the ledger's own time strings), table → key →
+record; the service exports the same records at GET /api/v1/ledger/state, one (table, key, record) a line,
+so an auditor can compare the two field by field without trusting the operator's code. It holds facts
+(acts), not derived status: expiry and promotion are functions of facts and time, and equal facts give
+equal answers.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .chain import Entry
 
 State = dict[str, dict[str, Any]]
+Record = tuple[str, str, dict[str, Any]]  # (table, key, recorded facts): one line of the service's export
 TABLES = ("units", "tokens", "lots", "cases", "seizures", "holds", "executions", "disposal_transfers",
           "objections", "renewals", "case_transfers")
 
@@ -176,15 +178,48 @@ def differences(expected: State, actual: State) -> Iterator[str]:
         mine, theirs = expected.get(table, {}), actual.get(table, {})
         for key in sorted(set(mine) | set(theirs), key=_natural):
             if key not in theirs:
-                yield f"{table} {key}: in the ledger, missing from the registry"
+                yield _missing(table, key)
             elif key not in mine:
-                yield f"{table} {key}: in the registry, not in the ledger"
-            elif mine[key] != theirs[key]:
-                for field in sorted(set(mine[key]) | set(theirs[key])):
-                    if mine[key].get(field) != theirs[key].get(field):
-                        yield (f"{table} {key}: {field} is {theirs[key].get(field)!r} in the registry, "
-                               f"{mine[key].get(field)!r} by the ledger")
+                yield _extra(table, key)
+            else:
+                yield from _field_differences(table, key, mine[key], theirs[key])
 
 
-def _natural(key: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in key.split(":"))
+def compare_records(expected: State, shown: Iterable[Record]) -> Iterator[str]:
+    """`differences` against a state read one (table, key, record) at a time, as the service streams it.
+
+    Each record shown is matched with the replayed one, which is removed from `expected` (so memory shrinks as
+    the comparison goes, and `expected` is emptied); what remains at the end is what the other state lacks.
+    A key shown twice is named as not in the ledger the second time.
+    """
+    for table, key, record in shown:
+        mine = expected[table].pop(key, None) if table in expected else None
+        if mine is None:
+            yield _extra(table, key)
+        else:
+            yield from _field_differences(table, key, mine, record)
+    for table in TABLES:
+        for key in sorted(expected.get(table, {}), key=_natural):
+            yield _missing(table, key)
+
+
+def _missing(table: str, key: str) -> str:
+    return f"{table} {key}: in the ledger, missing from the registry"
+
+
+def _extra(table: str, key: str) -> str:
+    return f"{table} {key}: in the registry, not in the ledger"
+
+
+def _field_differences(table: str, key: str, mine: dict[str, Any], theirs: dict[str, Any]) -> Iterator[str]:
+    if mine == theirs:
+        return
+    for field in sorted(set(mine) | set(theirs)):
+        if mine.get(field) != theirs.get(field):
+            yield (f"{table} {key}: {field} is {theirs.get(field)!r} in the registry, "
+                   f"{mine.get(field)!r} by the ledger")
+
+
+def _natural(key: str) -> tuple[tuple[int, int, str], ...]:
+    # Numeric parts in numeric order, before text ones: a token id (hex) can be all digits, and int < str fails.
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in key.split(":"))

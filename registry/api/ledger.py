@@ -7,11 +7,11 @@ from marshmallow import RAISE
 
 from ledger import merkle
 
-from ..db import get_session
+from ..db import database, get_session
 from ..rules import DomainError
 from ..services import ledger_log
 from .auth import READERS, allow
-from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut, StateOut
+from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The signed, append-only ledger")
 MAX_ENTRIES_PER_REQUEST = 100_000
@@ -91,8 +91,19 @@ def consistency(args):
 
 @blp.get("/state")
 @allow(*READERS)
-@blp.response(200, StateOut)
+@blp.response(200, {"type": "string"}, content_type="application/jsonl",
+              description='JSON Lines: `{"size": N}`, then one `["table", "key", {record}]` per line')
 def state():
-    """Every recorded fact and the ledger size it corresponds to, for an auditor's replay to compare."""
-    from ..audit import state_export
-    return state_export(get_session())
+    """Every recorded fact and the ledger size it corresponds to, for an auditor's replay to compare.
+
+    JSON Lines (UTF-8), streamed from one read snapshot. The first line is `{"size": N}`: the facts are what
+    replaying the first N ledger entries builds. Every other line is one record, `["table", "key", {…}]`:
+    table one of units, tokens, lots, cases, seizures, holds, executions, disposal_transfers, objections,
+    renewals, case_transfers; key and fields exactly as `seizure-ledger`'s replay (`ledger.replay`) builds
+    them, e.g. `["lots","17",{"card_no":"KH-017",…,"weight_t":"12.5000","registered_at":"…Z",…}]`. Records
+    come table by table; a client should not rely on their order. `seizure-ledger verify --url` compares them
+    with its own replay, one at a time.
+    """
+    from ..audit import StateStream
+    # Not the request's session: the request ends (and its session closes) before the body is streamed.
+    return Response(StateStream(database().sessions()), mimetype="application/jsonl")

@@ -419,8 +419,3 @@ class ProblemOut(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "on 422: field path → messages"})
     conflicts = fields.List(fields.Nested(ConflictOut), metadata={"description": "on 409: every blocking lot"})
-
-
-class StateOut(Schema):
-    size = fields.Integer(metadata={"description": "the number of ledger entries this state reflects"})
-    state = fields.Dict(metadata={"description": "table → id → recorded facts, as seizure-ledger's replay builds"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -13,10 +14,15 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sample_log import ORIGIN, Log, make_log
 from ledger import cli, remote
+from ledger.chain import Entry, entry_hash
+from ledger.checkpoint import verifier_key
+from ledger.encoding import ZERO_HASH
 from ledger.merkle import consistency_proof
+from ledger.replay import Replay
 from ledger.store import MemoryNodeStore
 
 TOKEN = "s3cret"
@@ -144,6 +150,8 @@ class FakeRegistry:
             self.nodes.append_entry(line)
         self.requests: list[str] = []
         self.bad_proof = False
+        self.state: bytes | None = None  # GET /ledger/state, JSON Lines; 404 while None
+        self.state_type = "application/jsonl"
 
     def answer(self, path: str, query: dict[str, int]) -> tuple[int, str, bytes]:
         if path == "/api/v1/ledger/checkpoint":
@@ -156,12 +164,14 @@ class FakeRegistry:
             hashes = [bytes(32) for _ in hashes] if self.bad_proof else hashes
             body = {"old": query["old"], "new": query["new"], "hashes": [h.hex() for h in hashes]}
             return 200, "application/json", json.dumps(body).encode()
+        if path == "/api/v1/ledger/state" and self.state is not None:
+            return 200, self.state_type, self.state
         return 404, "text/plain", b"not found"
 
 
-@pytest.fixture
-def server(log: Log) -> Iterator[tuple[str, FakeRegistry]]:
-    registry = FakeRegistry(log)
+@contextlib.contextmanager
+def serve(registry: FakeRegistry) -> Iterator[tuple[str, FakeRegistry]]:
+    """Serve ``registry`` over HTTP on a free loopback port."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -184,10 +194,18 @@ def server(log: Log) -> Iterator[tuple[str, FakeRegistry]]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", registry
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/", registry
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server(log: Log) -> Iterator[tuple[str, FakeRegistry]]:
+    with serve(FakeRegistry(log)) as served:
+        yield served
 
 
 def url_args(url: str, log: Log, *extra: str) -> list[str]:
@@ -243,3 +261,135 @@ def test_url_http_errors_exit_2(server: tuple[str, FakeRegistry], log: Log,
 def test_unreachable_url_exits_2(log: Log, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, *url_args("http://127.0.0.1:9", log))
     assert code == 2 and "cannot reach" in err
+
+
+# -- the service's state compared with the replay (verify --url without --no-replay) ---------------------------
+def replayable_log(lots: int) -> Log:
+    """A signed log the replay can apply: a unit created, then one lot registered per entry."""
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("unit.created", {"code": "SH-COURT", "name": "上海法院", "kind": "court", "parent": None, "token_id": "t1"})]
+    events += [("lot.registered", {"lots": [{"id": i, "card_no": f"KH-{i:04d}", "custodian": "货场",
+                                             "commodity": "铝锭", "weight_t": f"{i}.5000", "location": "",
+                                             "owner": "", "property_class": "movable", "parent_id": None}]})
+               for i in range(1, lots + 1)]
+    lines, prev = [], ZERO_HASH
+    for seq, (kind, data) in enumerate(events):
+        body = Entry(seq, f"2026-03-02T01:00:{seq:02d}.000000Z", "SH-COURT", kind, data, prev).to_bytes()
+        lines.append(body)
+        prev = entry_hash(body)
+    key = Ed25519PrivateKey.generate()
+    return Log(lines, key, verifier_key(ORIGIN, key.public_key()))
+
+
+def state_lines(log: Log, size: int | None = None) -> list[bytes]:
+    """The export an honest service would stream: its size, then every record of the replay."""
+    replay = Replay()
+    for entry in log.lines[:size]:
+        replay.apply(Entry.from_bytes(entry))
+    records = [as_line([table, key, record]) for table, rows in replay.state.items() for key, record in rows.items()]
+    return [as_line({"size": replay.size}), *records]
+
+
+def as_line(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.fixture
+def stateful() -> Iterator[tuple[str, FakeRegistry, Log]]:
+    """A fake registry whose ledger replays, serving the state export of all its entries."""
+    log = replayable_log(12)
+    with serve(FakeRegistry(log)) as (url, registry):
+        registry.state = b"\n".join(state_lines(log)) + b"\n"
+        yield url, registry, log
+
+
+def verify_url(capsys: pytest.CaptureFixture[str], url: str, log: Log) -> tuple[int, str]:
+    code, out, err = run(capsys, "verify", "--url", url, "--token", TOKEN, "--key", log.vkey)
+    return code, out + err
+
+
+def test_url_state_equal_to_the_replay_verifies(stateful: tuple[str, FakeRegistry, Log],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    url, _, log = stateful
+    code, out = verify_url(capsys, url, log)
+    assert code == 0 and "replayed 13 entries: the service's state equals the replay" in out, out
+
+
+def test_url_state_of_a_prefix_is_compared_with_that_prefix(stateful: tuple[str, FakeRegistry, Log],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    url, registry, log = stateful
+    registry.state = b"\n".join(state_lines(log, 7)) + b"\n"  # read before the checkpoint, which moved on
+    code, out = verify_url(capsys, url, log)
+    assert code == 0 and OK.search(out).group(1) == "13"  # type: ignore[union-attr]
+    assert "replayed 7 entries: the service's state equals the replay" in out, out
+
+
+def _changed(line: bytes) -> bytes:
+    table, key, record = json.loads(line)
+    return as_line([table, key, {**record, "weight_t": "99.0000"}])
+
+
+def _extra(lines: list[bytes]) -> list[bytes]:
+    ghost = ["units", "GHOST", {"name": "幽灵", "kind": "court", "parent": None, "created_at": None}]
+    return [*lines, as_line(ghost)]
+
+
+@pytest.mark.parametrize("tamper, named", [
+    (lambda lines: [_changed(x) if x.startswith(b'["lots","5",') else x for x in lines],
+     "lots 5: weight_t is '99.0000' in the registry, '5.5000' by the ledger"),
+    (lambda lines: [x for x in lines if not x.startswith(b'["lots","5",')],
+     "lots 5: in the ledger, missing from the registry"),
+    (_extra, "units GHOST: in the registry, not in the ledger"),
+    (lambda lines: [*lines, next(x for x in lines if x.startswith(b'["lots","5",'))],
+     "lots 5: in the registry, not in the ledger"),  # shown twice
+], ids=["differs", "missing", "extra", "twice"])
+def test_url_state_differences_are_named(stateful: tuple[str, FakeRegistry, Log],
+                                         capsys: pytest.CaptureFixture[str], tamper: Any, named: str) -> None:
+    url, registry, log = stateful
+    registry.state = b"\n".join(tamper(state_lines(log))) + b"\n"
+    code, out = verify_url(capsys, url, log)
+    assert code == 1, out
+    assert out == f"FAILED: the service's state differs from the replay of its ledger: {named}\n"
+
+
+def test_url_state_differences_beyond_twenty_are_counted(stateful: tuple[str, FakeRegistry, Log],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    url, registry, log = stateful
+    head, *records = state_lines(log)
+    registry.state = b"\n".join([head, *records[:2]]) + b"\n"  # units and tokens only: the 12 lots missing
+    registry.state += b"\n".join(_changed(r).replace(b'"lots"', b'"ghosts"') for r in records[2:]) + b"\n"
+    code, out = verify_url(capsys, url, log)
+    assert code == 1 and out.count("ghosts") == 12 and out.count("missing from the registry") == 8, out
+    assert out.endswith("; … 4 more\n"), out
+
+
+@pytest.mark.parametrize("body, kind, message", [
+    (b'{"size": 13}\n["lots", "1"]\n', "application/jsonl", "line 2: not enough values to unpack"),
+    (b'{"size": 13}\n["lots", 1, {}]\n', "application/jsonl", "line 2: not [table, key, {record}]"),
+    (b'{"size": 13}\n["lots", "1", {}\n', "application/jsonl", "line 2: Expecting"),
+    (b'{"size": "13"}\n', "application/jsonl", 'line 1: the first line is not {"size": N}'),
+    (b'["lots", "1", {}]\n', "application/jsonl", "line 1: 'list' object has no attribute 'get'"),
+    (b'{"size": 13, "state": {}}', "application/json", "application/json, not application/jsonl"),
+], ids=["short", "key-not-string", "not-json", "size-not-int", "no-head", "old-json-shape"])
+def test_url_malformed_state_fails(stateful: tuple[str, FakeRegistry, Log], capsys: pytest.CaptureFixture[str],
+                                   body: bytes, kind: str, message: str) -> None:
+    url, registry, log = stateful
+    registry.state, registry.state_type = body, kind
+    code, out = verify_url(capsys, url, log)
+    assert code == 1 and out.startswith("FAILED: malformed state from the service: ") and message in out, out
+
+
+def test_url_state_is_not_kept_in_memory(stateful: tuple[str, FakeRegistry, Log],
+                                         capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download waits in a temporary file (under $TMPDIR), removed when verify is done."""
+    url, _, log = stateful
+    spooled: list[Any] = []
+    temporary_file = remote.tempfile.TemporaryFile
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        spooled.append(temporary_file(*args, **kwargs))
+        return spooled[-1]
+    monkeypatch.setattr(remote.tempfile, "TemporaryFile", spy)
+    assert verify_url(capsys, url, log)[0] == 0
+    assert len(spooled) == 1 and spooled[0].closed

@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pymerkle
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from ledger import cli as ledger_cli
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
-from ledger.replay import Replay, differences
+from ledger.replay import Replay, State, differences, empty_state
 from ledger.chain import Entry
 from registry.audit import run_audit, snapshot
 from registry.demo import play
@@ -74,15 +79,87 @@ def test_the_whole_story_verifies_and_rebuilds_from_the_ledger_alone(story, tmp_
     replayed = Replay()
     for line in (tmp_path / "entries.jsonl").read_bytes().splitlines():
         replayed.apply(Entry.from_bytes(line))
-    shown = client.get("/api/v1/ledger/state", headers=headers).get_json()
-    assert shown["size"] == replayed.size
-    assert list(differences(replayed.state, shown["state"])) == []
-    assert shown["state"]["executions"]["1"]["total_weight_t"] == "496.8014"
+    size, shown = shown_state(client.get("/api/v1/ledger/state", headers=headers))
+    assert size == replayed.size
+    assert list(differences(replayed.state, shown)) == []
+    assert shown["executions"]["1"]["total_weight_t"] == "496.8014"
     session = app.extensions["registry.db"].sessions()
     with app.app_context():
         assert run_audit(session)[0] == []
         assert snapshot(session) == replayed.state
     session.close()
+
+
+def shown_state(response) -> tuple[int, State]:
+    """GET /ledger/state read back: the size on its first line, then table → key → record from the others."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/jsonl"
+    head, *lines = response.get_data().decode("utf-8").split("\n")[:-1]  # every line ends with a newline
+    state = empty_state()
+    for line in lines:
+        table, key, record = json.loads(line)
+        assert key not in state[table], f"{table} {key} shown twice"
+        state[table][key] = record
+    return json.loads(head)["size"], state
+
+
+def test_the_state_is_one_snapshot_even_when_a_write_commits_while_it_streams(story):
+    from registry.services.units import OPERATOR, create_unit
+    app, client, headers = story
+    pool = app.extensions["registry.db"].engine.pool
+    response = client.get("/api/v1/ledger/state", headers=headers, buffered=False)  # size read, no record yet
+    session = app.extensions["registry.db"].sessions()
+    with app.app_context():
+        create_unit(session, OPERATOR, "LATE-COURT", "迟到的法院", "court", None)  # commits entry `size`
+    session.close()
+    size, shown = shown_state(response)
+    response.close()
+    assert pool.checkedout() == 0, "the export's snapshot outlived its response"
+    client.get("/api/v1/ledger/state", headers=headers, buffered=False).close()  # the client went away unread
+    assert pool.checkedout() == 0, "an export closed unread kept its snapshot"
+    assert "LATE-COURT" not in shown["units"]
+    replayed = Replay()
+    for line in client.get(f"/api/v1/ledger/entries?start=0&end={size}", headers=headers).get_data().splitlines():
+        replayed.apply(Entry.from_bytes(line))
+    assert list(differences(replayed.state, shown)) == []
+    size_after, shown_after = shown_state(client.get("/api/v1/ledger/state", headers=headers))
+    assert size_after == size + 1 and "LATE-COURT" in shown_after["units"]
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """The app over real HTTP (werkzeug, threaded) on a free loopback port, for `seizure-ledger verify --url`."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_rows_changed_removed_or_added_by_sql_are_named_by_verify_url(story, capsys):
+    app, client, headers = story
+    key = client.get("/api/v1/ledger/key", headers=headers).get_data(as_text=True).strip()
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with served(app) as url:
+        args = ["verify", "--url", url, "--token", token, "--key", key]
+        code, out = verify(args, capsys)
+        assert code == 0 and "the service's state equals the replay" in out, out
+        sql(app, "UPDATE lots SET weight_t = weight_t + 1 WHERE id = 17")
+        sql(app, "DELETE FROM objections WHERE id = 1")
+        sql(app, "INSERT INTO units (code, name, kind, parent_code, created_at) "
+                 "VALUES ('GHOST', '幽灵法院', 'court', NULL, '2026-03-02 09:00:00')")
+        code, out = verify(args, capsys)
+    assert code == 1, out
+    found = out.strip().removeprefix("FAILED: the service's state differs from the replay of its ledger: ")
+    extra, changed, missing = found.split("; ")  # in the order the service streams its tables, then what it lacks
+    assert extra == "units GHOST: in the registry, not in the ledger", out
+    weight = r"'(\d+\.\d{4})' in the registry, '(?!\1)\d+\.\d{4}' by the ledger"
+    assert re.fullmatch(f"lots 17: weight_t is {weight}", changed), out
+    assert missing == "objections 1: in the ledger, missing from the registry", out
 
 
 def test_a_row_changed_by_sql_is_named_by_the_audit(story):
