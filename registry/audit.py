@@ -242,35 +242,6 @@ def state_lines(session: Session) -> Generator[bytes, None, None]:
     return _chunks(size, records(session))
 
 
-class StateStream:
-    """GET /ledger/state's response body, read through a session of its own, closed with the body.
-
-    Flask tears a request down (closing the request's session) when the view returns, before a streamed body
-    is read; a session used after that would start a new transaction, and so a new snapshot. This one is
-    closed once the body is read to the end, or when the WSGI server calls close() (always, read or not).
-    """
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        try:
-            self._lines = state_lines(session)
-        except BaseException:
-            session.close()
-            raise
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._lines
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        try:
-            self._lines.close()
-        finally:
-            self._session.close()
-
-
 def _chunks(size: int, shown: Iterator[Record]) -> Generator[bytes, None, None]:
     yield _lines([{"size": size}])
     while batch := list(itertools.islice(shown, CHUNK_RECORDS)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -123,3 +123,36 @@ def close_session(_exc: BaseException | None = None) -> None:
     except DBAPIError as error:
         log.warning("discarding a broken database connection: %s", error.orig)
         session.invalidate()
+
+
+class StreamedBody:
+    """A streamed response body read through a session of its own, closed with the body.
+
+    Flask tears the request down (closing the request's session) when the view returns, before a streamed
+    body is read; the request's session used after that would silently start a new transaction (a new
+    snapshot) on a connection nobody returns to the pool. This session is closed once the body is read to
+    the end, or when the WSGI server calls close() (it always does, read or not). `produce(session)` runs
+    now, so its first reads (and errors) happen before the response starts.
+    """
+
+    def __init__(self, produce: Callable[[Session], Iterator[bytes]]) -> None:
+        self._session = database().sessions()
+        try:
+            self._chunks = produce(self._session)
+        except BaseException:
+            self._session.close()
+            raise
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._session.close()

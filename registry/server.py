@@ -22,5 +22,6 @@ class Server(BaseApplication):
 
 def run(host: str, port: int, workers: int) -> None:
     Server({"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync", "graceful_timeout": 30,
+            "timeout": 120,  # as gunicorn.conf.py: the longest response (the state export) must finish
             "limit_request_line": 8190,  # as gunicorn.conf.py: a long but valid search must reach the API
             "accesslog": None, "errorlog": "-", "loglevel": "info"}).run()

@@ -1,13 +1,16 @@
 """The ledger as an auditor reads it: signed checkpoint, verifier key, entries, Merkle proofs."""
 from __future__ import annotations
 
-from flask import Response, current_app, stream_with_context
+from typing import Iterator
+
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
+from sqlalchemy.orm import Session
 
 from ledger import merkle
 
-from ..db import database, get_session
+from ..db import StreamedBody, get_session
 from ..rules import DomainError
 from ..services import ledger_log
 from .auth import READERS, allow
@@ -52,11 +55,10 @@ def entries(args):
     if end - start > MAX_ENTRIES_PER_REQUEST:
         raise _out_of_range("end", f"at most {MAX_ENTRIES_PER_REQUEST} entries per request")
 
-    def lines():
+    def lines(reader: Session) -> Iterator[bytes]:  # committed entries never change: any snapshot will do
         for first in range(start, end, 5_000):
-            for body in ledger_log.entries(session, first, min(first + 5_000, end)):
-                yield body + b"\n"
-    return Response(stream_with_context(lines()), mimetype="application/jsonl")
+            yield b"".join(body + b"\n" for body in ledger_log.entries(reader, first, min(first + 5_000, end)))
+    return Response(StreamedBody(lines), mimetype="application/jsonl")
 
 
 @blp.get("/proof/inclusion")
@@ -104,6 +106,5 @@ def state():
     come table by table; a client should not rely on their order. `seizure-ledger verify --url` compares them
     with its own replay, one at a time.
     """
-    from ..audit import StateStream
-    # Not the request's session: the request ends (and its session closes) before the body is streamed.
-    return Response(StateStream(database().sessions()), mimetype="application/jsonl")
+    from ..audit import state_lines
+    return Response(StreamedBody(state_lines), mimetype="application/jsonl")

@@ -103,6 +103,19 @@ def shown_state(response) -> tuple[int, State]:
     return json.loads(head)["size"], state
 
 
+def test_pages_of_entries_give_their_connections_back(story):
+    """An auditor pages through a big ledger: each streamed page must return its connection to the pool."""
+    app, client, headers = story
+    pool = app.extensions["registry.db"].engine.pool
+    size = int(client.get("/api/v1/ledger/checkpoint", headers=headers).get_data(as_text=True).split("\n")[1])
+    pages = [client.get(f"/api/v1/ledger/entries?start={i}&end={i + 1}", headers=headers).get_data()
+             for i in range(size)]
+    assert pool.checkedout() == 0, "a page of entries kept its connection"
+    assert len(pages) == size and all(page.count(b"\n") == 1 for page in pages)
+    client.get(f"/api/v1/ledger/entries?start=0&end={size}", headers=headers, buffered=False).close()  # unread
+    assert pool.checkedout() == 0, "a page closed unread kept its connection"
+
+
 def test_the_state_is_one_snapshot_even_when_a_write_commits_while_it_streams(story):
     from registry.services.units import OPERATOR, create_unit
     app, client, headers = story
