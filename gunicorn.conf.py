@@ -10,6 +10,8 @@ GET /api/v1/ledger/state streams the whole registry state, about 15 s per millio
 120 s covers some 8 million entries; raise it as the ledger grows. Restarts still give requests only
 `graceful_timeout` to finish: an export cut short fails the auditor's download, which is simply rerun.
 """
+from registry.server import post_worker_init  # noqa: E402,F401  (gc.freeze once the app is loaded)
+
 worker_class = "sync"
 limit_request_line = 8190
 timeout = 120

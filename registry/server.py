@@ -1,9 +1,20 @@
 """Run the app under gunicorn (sync workers: the stack's fastest here once a database is involved)."""
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+
+def post_worker_init(_worker: Any) -> None:
+    """Move everything the loaded app holds out of the garbage collector's sight.
+
+    A full collection walks every tracked object: with the app's modules, mappers and compiled statements
+    that took ~50 ms, every few requests that allocate many objects (a 500-lot check), which set the slowest
+    response times. Frozen, those objects are never walked; what requests allocate is still collected.
+    """
+    gc.freeze()
 
 
 class Server(BaseApplication):
@@ -24,4 +35,4 @@ def run(host: str, port: int, workers: int) -> None:
     Server({"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync", "graceful_timeout": 30,
             "timeout": 120,  # as gunicorn.conf.py: the longest response (the state export) must finish
             "limit_request_line": 8190,  # as gunicorn.conf.py: a long but valid search must reach the API
-            "accesslog": None, "errorlog": "-", "loglevel": "info"}).run()
+            "accesslog": None, "errorlog": "-", "loglevel": "info", "post_worker_init": post_worker_init}).run()
