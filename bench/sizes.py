@@ -16,7 +16,7 @@ class Sizes:
     # Fresh lots per pool; each request takes a new (case, lot) pair, `pool_cases` cases per lot. Sized so
     # that even a fast machine seizes each lot only a few times in a run (queues stay short, as in the
     # figures' names); a pool that runs out shows as 409 errors in the table.
-    pools: dict[str, int] = field(default_factory=lambda: {"seize1": 10_000, "seize100": 80_000,
+    pools: dict[str, int] = field(default_factory=lambda: {"seize1": 10_000, "seize100": 150_000,
                                                            "mix": 3_000})
     pool_cases: int = 5
     window: float = 8.0  # seconds per measured window
@@ -37,7 +37,7 @@ class Sizes:
 FULL = Sizes()
 # Under two minutes on 2 cores: the same figures on 10^4-entry ledgers and 2 s windows, one round.
 QUICK = Sizes(quick=True, big_entries=10_000, big_lots=3_000, queue_lots=600,
-              pools={"seize1": 1_500, "seize100": 8_000, "mix": 1_000}, window=2.0, rounds=1, warmup=0.0,
+              pools={"seize1": 1_500, "seize100": 12_000, "mix": 1_000}, window=2.0, rounds=1, warmup=0.0,
               check_seconds=2.0, proof_seconds=2.0, memory_seconds=3.0, merkle_leaves=10_000,
               offline_rounds=1)
 
