@@ -96,9 +96,19 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
         locked_at.append(time.perf_counter())
         return lock_head(session)
 
+    committing: list[float] = []
+    commits: list[float] = []
+
+    def committed(_session: Any) -> None:
+        if locked_at:
+            held.append(time.perf_counter() - locked_at.pop())
+        if committing:
+            commits.append(time.perf_counter() - committing.pop())
+
     tx.lock_head = timed_lock  # type: ignore[assignment]
-    event.listen(app.extensions["registry.db"].sessions, "after_commit",
-                 lambda _s: held.append(time.perf_counter() - locked_at.pop()) if locked_at else None)
+    sessions = app.extensions["registry.db"].sessions
+    event.listen(sessions, "before_commit", lambda _s: committing.append(time.perf_counter()))
+    event.listen(sessions, "after_commit", committed)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {ds.tokens['COURT-A']}", "Content-Type": "application/json"}
     try:
@@ -107,6 +117,7 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
             for method, path, body in items[:3]:
                 client.open(path, method=method, data=body, headers=headers)
             held.clear()
+            commits.clear()
             walls = []
             for method, path, body in items[3:3 + requests]:
                 started = time.perf_counter()
@@ -116,7 +127,9 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
             line = f"== {kind}: {len(walls)} requests in-process, median {walls[len(walls) // 2] * 1000:.2f} ms"
             if held:
                 held.sort()
-                line += f"; ledger-head lock held: median {held[len(held) // 2] * 1000:.2f} ms"
+                commits.sort()
+                line += (f"; ledger-head lock held: median {held[len(held) // 2] * 1000:.2f} ms, of which "
+                         f"COMMIT {commits[len(commits) // 2] * 1000:.2f} ms")
             print(line)
     finally:
         tx.lock_head = lock_head  # type: ignore[assignment]
