@@ -30,3 +30,7 @@ test: install-test
 
 demo: install
 	$(BIN)/seizure-registry demo
+
+bench-quick: install-test
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench --quick --json $(VENV)/bench-quick.json
