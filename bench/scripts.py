@@ -114,7 +114,7 @@ def warm_mix(ds: Dataset, size: int, nonce: str, seed: int = 3) -> tuple[Script,
     items: list[Item] = []
     taken: list[int] = []  # write-mix items used by items[0..j]
     used = 0
-    for j in range(2000):
+    for j in range(8000):  # more than the fastest worker pair serves in the window: no item repeats
         kind = j % 10
         if kind < 3:
             items.append(("GET", f"{API}/lots/{rng.randrange(1, ds.lots + 1)}", None))
