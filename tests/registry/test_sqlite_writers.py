@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
+import time
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.db import begin_write, make_engine
+from registry.sqlite_writers import QueuedWriterConnection
 
 
 @pytest.fixture
@@ -68,3 +71,22 @@ def test_a_closed_connection_lets_the_next_writer_in(engine, tmp_path):
     session.connection().invalidate()  # a broken connection is closed, never returned to the pool
     session.close()
     assert _free(lock_path)
+
+
+def test_a_writer_waits_no_longer_than_its_timeout(tmp_path):
+    """A writer stuck ahead (here: another process's lock) makes the next fail "database is locked" (503)."""
+    path = str(tmp_path / "registry.db")
+    held = os.open(path + ".writer-lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    conn = sqlite3.connect(path, timeout=0.2, factory=QueuedWriterConnection)
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            conn.queue_for_write()
+        assert time.monotonic() - started >= 0.2
+        fcntl.flock(held, fcntl.LOCK_UN)
+        conn.queue_for_write()  # free again: taken at once
+        conn.rollback()
+    finally:
+        conn.close()
+        os.close(held)
