@@ -35,12 +35,18 @@ def _free(lock_path: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("end", ["commit", "rollback"])
-def test_a_write_holds_the_writer_lock_until_it_ends(engine, tmp_path, end):
-    lock_path = str(tmp_path / "registry.db.writer-lock")
+def _writing(engine) -> Session:
+    """A session in the middle of a write: BEGIN IMMEDIATE done, one row inserted, not yet committed."""
     session = Session(engine)
     begin_write(session)
     session.execute(text("INSERT INTO t VALUES (1)"))
+    return session
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_write_holds_the_writer_lock_until_it_ends(engine, tmp_path, end):
+    lock_path = str(tmp_path / "registry.db.writer-lock")
+    session = _writing(engine)
     assert not _free(lock_path)
     getattr(session, end)()
     assert _free(lock_path)
@@ -51,9 +57,7 @@ def test_a_write_holds_the_writer_lock_until_it_ends(engine, tmp_path, end):
 
 def test_reads_do_not_take_the_writer_lock(engine, tmp_path):
     lock_path = str(tmp_path / "registry.db.writer-lock")
-    writer = Session(engine)
-    begin_write(writer)
-    writer.execute(text("INSERT INTO t VALUES (1)"))
+    writer = _writing(engine)
     with engine.connect() as reader:  # WAL: a reader goes on while a write is open
         assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0
     writer.commit()
@@ -65,9 +69,7 @@ def test_reads_do_not_take_the_writer_lock(engine, tmp_path):
 
 def test_a_closed_connection_lets_the_next_writer_in(engine, tmp_path):
     lock_path = str(tmp_path / "registry.db.writer-lock")
-    session = Session(engine)
-    begin_write(session)
-    session.execute(text("INSERT INTO t VALUES (1)"))
+    session = _writing(engine)
     session.connection().invalidate()  # a broken connection is closed, never returned to the pool
     session.close()
     assert _free(lock_path)
