@@ -27,6 +27,7 @@ def canonical(obj: object) -> bytes:
             data = b""
         if data and _ASTRAL not in data.translate(_CLASSES):
             return data
+    _reject_floats(obj)  # _plain may have stopped early: the rfc8785 package would encode a float
     return rfc8785.dumps(obj)  # type: ignore[arg-type]
 
 
@@ -36,7 +37,7 @@ _SAFE = 2**53 - 1
 def _plain(obj: object) -> bool:
     """True if ``obj`` holds only dicts with str keys, lists, str, safe ints, bools and None.
 
-    ValueError on a float anywhere, which no path encodes.
+    Stops at the first item that is not; ValueError on a float met before that.
     """
     stack = [obj]
     while stack:
@@ -54,7 +55,6 @@ def _plain(obj: object) -> bool:
         elif kind is float:
             raise ValueError(f"floats are not allowed in ledger data: {item!r}")
         elif kind is not str and kind is not bool and item is not None:
-            _reject_floats(item)
             return False
     return True
 

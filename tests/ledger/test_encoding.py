@@ -26,7 +26,8 @@ def test_canonical_known_answers(value: object, expected: bytes) -> None:
     assert parse_canonical(expected) == value
 
 
-@pytest.mark.parametrize("value", [1.5, [0.0], {"a": {"b": [1, 2.0]}}, ({"x": 1e3},), float("nan")])
+@pytest.mark.parametrize("value", [1.5, [0.0], {"a": {"b": [1, 2.0]}}, ({"x": 1e3},), float("nan"),
+                                   {"b": 1.5, "a": (1,)}])
 def test_canonical_rejects_floats_anywhere(value: object) -> None:
     with pytest.raises(ValueError, match="float"):
         canonical(value)
