@@ -10,13 +10,14 @@ from typing import Any, Callable
 
 from flask import current_app, g, request
 
-from ..db import get_session
+from ..db import get_session, open_write_early
 from ..rules import DomainError
 from .fields import NOT_TEXT
 from ..services.units import authenticate
 
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 READERS = ("court", "police", "auditor", "admin")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class FailureWindow:
@@ -66,11 +67,24 @@ def identify() -> None:
         raise DomainError("rate_limited", "too many failed authentications; wait a minute")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    unit = authenticate(get_session(), token.strip()) if scheme.lower() == "bearer" else None
+    session = get_session()
+    if request.method not in SAFE_METHODS and not getattr(_view(), "__reads_only__", False):
+        open_write_early(session)
+    unit = authenticate(session, token.strip()) if scheme.lower() == "bearer" else None
     if unit is None:
         failures.fail(client)
         raise DomainError("unauthenticated", "a valid bearer token is required")
     g.unit = Caller(unit.code, unit.kind)
+
+
+def _view() -> Callable[..., Any] | None:
+    return current_app.view_functions.get(request.endpoint or "")
+
+
+def reads_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST operation that changes nothing, so its reads keep one snapshot (see `identify`)."""
+    view.__reads_only__ = True  # type: ignore[attr-defined]
+    return view
 
 
 def no_control_in_url() -> None:
@@ -86,7 +100,7 @@ def no_stray_query() -> None:
     """before_request: an operation that takes no query parameters refuses them rather than ignore them."""
     if request.routing_exception is not None:
         return  # no such route or method: that answer (404, 405) comes first
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = _view()
     declared = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
     if request.args and request.path.startswith("/api/v1") and not any(p["in"] == "query" for p in declared):
         raise DomainError("validation_error", "this operation takes no query parameters",

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from ..db import get_session
 from ..services import executions as execution_service
-from .auth import READERS, allow, current_unit
+from .auth import READERS, allow, current_unit, reads_only
 from .common import perform, respond
 from .fields import weight_text
 from .schemas import CheckIn, CheckOut, ExecuteIn, ExecutionOut
@@ -18,6 +18,7 @@ blp = Blueprint("executions", __name__, url_prefix="/api/v1/executions",
 
 @blp.post("/check")
 @allow(*READERS)
+@reads_only
 @blp.arguments(CheckIn)
 @blp.response(200, CheckOut)
 def check(args):

@@ -15,6 +15,7 @@ from ledger.checkpoint import Checkpoint as SignedTree, sign_checkpoint
 from ledger.encoding import ZERO_HASH
 from ledger.merkle import CompactRange, leaf_hash
 
+from ..db import end_read
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 from ..types import UTCDateTime
 from . import head_seen
@@ -109,7 +110,7 @@ def current_checkpoint(session: Session, signer: Signer) -> str:
     if latest is not None and latest.size > head.size:
         raise RuntimeError("the head is behind the last signed checkpoint")
     size, note = head.size, signer.sign(head.size, CompactRange.from_bytes(head.frontier).root())
-    session.rollback()
+    end_read(session)
     try:
         with session.begin():
             session.add(Checkpoint(size=size, note=note, signed_at=datetime.now(timezone.utc)))

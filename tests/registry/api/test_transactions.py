@@ -1,0 +1,72 @@
+"""How requests use their database transactions: what keeps a busy registry's requests cheap.
+
+Reads end with COMMIT, never ROLLBACK: psycopg forgets every prepared statement of a connection on ROLLBACK,
+so the queries every request repeats would be parsed and planned anew each time. On PostgreSQL a write
+authenticates inside its own write transaction (one BEGIN per write); on SQLite authentication stays outside
+the writer lock.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, text
+
+from helpers import API, assert_audit_clean, lot_view, open_case, register_lots, seize, try_seize
+
+PRUDENT_NO = "(2025)沪0113执1234号"
+
+
+@contextmanager
+def transactions(app):
+    """Count the transactions begun, committed and rolled back on the app's engine."""
+    engine = app.extensions["registry.db"].engine
+    seen = {"begin": 0, "commit": 0, "rollback": 0}
+    listeners = {name: (lambda *_a, _name=name: seen.__setitem__(_name, seen[_name] + 1)) for name in seen}
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)
+
+
+def test_reads_end_with_commit_and_keep_their_prepared_statements(app, session, units):
+    b = units["baoshan"]
+    [lot] = register_lots(b, ["23.4567"])
+    seize(b, open_case(b, PRUDENT_NO), [lot], f"{PRUDENT_NO}之一")
+    with transactions(app) as seen:
+        views = [lot_view(units["auditor"], lot) for _ in range(8)]
+        missing = units["auditor"].get(f"{API}/lots/999999")
+    assert missing.status_code == 404
+    assert seen == {"begin": 9, "commit": 9, "rollback": 0}
+    assert all(v == views[0] for v in views)
+    engine = app.extensions["registry.db"].engine
+    if engine.dialect.name == "postgresql":
+        # One request at a time: the pool has one connection, and it still holds the views' statements.
+        with engine.connect() as connection:
+            prepared = connection.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+        assert prepared >= 2  # authentication and the lot's query, at least
+
+
+def test_a_write_is_one_transaction_on_postgresql_and_a_refused_one_rolls_back(app, session, units):
+    b = units["baoshan"]
+    lots = register_lots(b, ["23.4567", "24.0001"])
+    case = open_case(b, PRUDENT_NO)
+    postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
+    with transactions(app) as seen:
+        seized = seize(b, case, lots, f"{PRUDENT_NO}之一")
+    # SQLite: authentication reads first, then BEGIN IMMEDIATE takes the writer lock for the write itself.
+    assert seen == ({"begin": 1, "commit": 1, "rollback": 0} if postgresql
+                    else {"begin": 2, "commit": 2, "rollback": 0})
+    assert [(x["rank"], x["status"]) for x in seized["lots"]] == [(1, "effective")] * 2
+    with transactions(app) as seen:
+        refused = try_seize(units["police"], case, lots, "沪公经立字〔2025〕77号")  # not the police's case
+    assert refused.status_code == 403
+    assert seen == ({"begin": 1, "commit": 0, "rollback": 1} if postgresql
+                    else {"begin": 2, "commit": 1, "rollback": 1})
+    y = units["yangpu"]
+    again = seize(y, open_case(y, "(2025)沪0110执77号"), lots, "(2025)沪0110执77号之一")
+    assert again["id"] > seized["id"]
+    assert [(x["rank"], x["status"]) for x in again["lots"]] == [(2, "queued")] * 2
+    assert assert_audit_clean(app, session) > 0
