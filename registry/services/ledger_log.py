@@ -1,12 +1,14 @@
 """Appending to the ledger inside the caller's transaction, and reading it back with proofs."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import LargeBinary, bindparam, insert, select, text, update
+from sqlalchemy import LargeBinary, String, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,11 +41,34 @@ class Head:
 
 _LOCK = select(LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier) \
     .where(LedgerHead.id == 1).with_for_update()
+_LOCK_AND_RESERVE = select(LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier,
+                           func.nextval(bindparam("sequence", type_=String()).cast(REGCLASS))) \
+    .where(LedgerHead.id == 1).with_for_update()
 
 
 def lock_head(session: Session) -> Head:
     """Lock the one head row; every write takes this lock first, so the ledger has one total order."""
-    return Head(*session.execute(_LOCK).one())
+    return Head(*session.connection().execute(_LOCK).one())
+
+
+def lock_head_reserving(session: Session, sequence: str) -> tuple[Head, int]:
+    """`lock_head`, also taking the next id of a PostgreSQL sequence in the same round trip.
+
+    With its id known before it is inserted, a new row can go in with its ledger entry: see `RowsWithEntry`.
+    """
+    *head, reserved = session.connection().execute(_LOCK_AND_RESERVE, {"sequence": sequence}).one()
+    return Head(*head), reserved
+
+
+@dataclass(frozen=True)
+class RowsWithEntry:
+    """PostgreSQL: data-modifying CTEs (`name AS (INSERT …)`, comma-separated) sent in the statement that
+    appends the entry, so a write's own rows cost no round trip under the head lock. Their parameters must
+    not reuse the append's names (seq, body, time, levels, indexes, hashes, size, last_hash, last_time,
+    frontier); `binds` type those that need it."""
+
+    ctes: str
+    binds: tuple[Any, ...] = ()
 
 
 def next_instant(head: Head, clock: datetime) -> datetime:
@@ -51,40 +76,56 @@ def next_instant(head: Head, clock: datetime) -> datetime:
     return clock if head.last_time is None or clock > head.last_time else head.last_time + TICK
 
 
-def append(session: Session, head: Head, now: datetime, actor: str, type_: str, data: dict[str, Any]) -> Entry:
-    """Write one entry and its new Merkle nodes, and move the head: O(log n) work, no reads."""
+def append(session: Session, head: Head, now: datetime, actor: str, type_: str, data: dict[str, Any],
+           rows: tuple[RowsWithEntry, dict[str, Any]] | None = None) -> Entry:
+    """Write one entry and its new Merkle nodes, and move the head: O(log n) work, no reads.
+
+    `rows` (PostgreSQL only): the write's own rows, written by the same statement."""
     entry = Entry(seq=head.size, time=ledger_time(now), actor=actor, type=type_, data=data, prev=head.last_hash)
     body = entry.to_bytes()
     frontier = CompactRange.from_bytes(head.frontier)
     nodes = frontier.append(leaf_hash(body))
     moved = Head(entry.seq + 1, entry_hash(body), now, frontier.to_bytes())
-    if session.get_bind().dialect.name == "postgresql":
-        # The head lock is held until commit, so every round trip here delays every other write: one.
-        session.execute(_APPEND_POSTGRESQL, {
+    # The head lock is held until commit, so every statement here delays every other write: Core statements
+    # built once (the ORM's bulk-insert path costs more than the inserts), and one round trip on PostgreSQL.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        also, params = rows if rows is not None else (None, {})
+        connection.execute(_append_postgresql(also), {
             "seq": entry.seq, "body": body, "time": now, "levels": [n[0] for n in nodes],
-            "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved)})
+            "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved), **params})
+    elif rows is not None:
+        raise ValueError("rows with the entry are a PostgreSQL statement")
     else:
-        session.execute(_INSERT_ENTRY, [{"seq": entry.seq, "body": body, "time": now}])
-        session.execute(_INSERT_NODE, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-        session.execute(_MOVE_HEAD, vars(moved))
+        connection.execute(_INSERT_ENTRY, {"seq": entry.seq, "body": body, "time": now})
+        connection.execute(_INSERT_NODE, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
+        connection.execute(_MOVE_HEAD, vars(moved))
     head.size, head.last_hash, head.last_time, head.frontier = moved.size, moved.last_hash, now, moved.frontier
     return entry
 
 
-_INSERT_ENTRY = insert(LedgerEntry)
-_INSERT_NODE = insert(LedgerNode)
-_MOVE_HEAD = update(LedgerHead).where(LedgerHead.id == 1).values(
+_INSERT_ENTRY = insert(LedgerEntry.__table__)
+_INSERT_NODE = insert(LedgerNode.__table__)
+_MOVE_HEAD = update(LedgerHead.__table__).where(LedgerHead.id == 1).values(
     size=bindparam("size"), last_hash=bindparam("last_hash"), last_time=bindparam("last_time"),
     frontier=bindparam("frontier"))
-_APPEND_POSTGRESQL = text("""
-    WITH entry AS (INSERT INTO ledger_entries (seq, body, time) VALUES (:seq, :body, :time)),
+_APPEND_POSTGRESQL = """
+    WITH {rows}entry AS (INSERT INTO ledger_entries (seq, body, time) VALUES (:seq, :body, :time)),
          nodes AS (INSERT INTO ledger_nodes (level, index, hash)
                    SELECT * FROM unnest(CAST(:levels AS integer[]), CAST(:indexes AS bigint[]),
                                         CAST(:hashes AS bytea[])))
     UPDATE ledger_head SET size = :size, last_hash = :last_hash, last_time = :last_time, frontier = :frontier
-    WHERE id = 1""").bindparams(
-    bindparam("body", type_=LargeBinary()), bindparam("time", type_=UTCDateTime()),
-    bindparam("last_time", type_=UTCDateTime()), bindparam("frontier", type_=LargeBinary()))
+    WHERE id = 1"""
+_APPEND_BINDS = (bindparam("body", type_=LargeBinary()), bindparam("time", type_=UTCDateTime()),
+                 bindparam("last_time", type_=UTCDateTime()), bindparam("frontier", type_=LargeBinary()))
+
+
+@functools.cache
+def _append_postgresql(rows: RowsWithEntry | None):
+    """The append statement, with a write's own rows in front when given; built once per kind of write."""
+    if rows is None:
+        return text(_APPEND_POSTGRESQL.format(rows="")).bindparams(*_APPEND_BINDS)
+    return text(_APPEND_POSTGRESQL.format(rows=f"{rows.ctes},\n         ")).bindparams(*_APPEND_BINDS, *rows.binds)
 
 
 def empty_head() -> dict[str, Any]:

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Date, bindparam, insert, select, text, update
+from sqlalchemy import Date, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
 from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
 from .facts import lot_facts, not_found, one_case
-from .ledger_log import ledger_time
+from .ledger_log import RowsWithEntry, ledger_time
 from .tx import Tx, run_write
 
 
@@ -43,42 +43,51 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
         seizure = Seizure(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
                           served_at=served_at.astimezone(timezone.utc), recorded_at=tx.now, term_end=term_end)
         position = tx.head.size  # the seq of this seizure's ledger entry: registration order
-        seizure.id = _insert_seizure(session, seizure, position, [(p.lot_id, p.term_days) for p in plans])
+        held = [(p.lot_id, p.term_days) for p in plans]
+        rows = None
+        if tx.reserved_id is None:
+            seizure.id = _insert_seizure(session, seizure, position, held)
+        else:  # PostgreSQL: the seizure and its holds go in with the entry, one round trip under the lock
+            seizure.id = tx.reserved_id
+            rows = (_SEIZURE_WITH_ENTRY, {**_seizure_values(seizure), "seizure_id": seizure.id,
+                                          "position": position, "lot_ids": [i for i, _ in held],
+                                          "term_days": [d for _, d in held]})
         tx.record("seizure.registered", {
             "id": seizure.id, "case_id": case_id, "kind": kind, "document_no": document_no,
             "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
-            "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]})
+            "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]}, rows)
         return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
-    return run_write(session, actor, work, idem)
+    return run_write(session, actor, work, idem, reserve="seizures_id_seq")
+
+
+def _seizure_values(seizure: Seizure) -> dict[str, Any]:
+    return {c: getattr(seizure, c) for c in _SEIZURE_COLUMNS}
 
 
 def _insert_seizure(session: Session, seizure: Seizure, position: int, lots: list[tuple[int, int | None]]) -> int:
-    """Insert the seizure and its holds; return its id. Runs under the ledger-head lock: few round trips."""
-    values = {c: getattr(seizure, c) for c in _SEIZURE_COLUMNS}
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_SEIZE_POSTGRESQL, {**values, "position": position, "lot_ids": [i for i, _ in lots],
-                                                   "term_days": [d for _, d in lots]}).scalar_one()
-    seizure_id = session.execute(_INSERT_SEIZURE, values).scalar_one()
-    session.execute(insert(Hold), [{"seizure_id": seizure_id, "lot_id": lot_id, "case_id": seizure.case_id,
-                                    "position": position, "registered_at": seizure.recorded_at,
-                                    "term_days": term_days} for lot_id, term_days in lots])
+    """Insert the seizure and its holds; return its id (SQLite: the id comes from the insert)."""
+    connection = session.connection()
+    seizure_id = connection.execute(_INSERT_SEIZURE, _seizure_values(seizure)).scalar_one()
+    connection.execute(_INSERT_HOLD, [{"seizure_id": seizure_id, "lot_id": lot_id, "case_id": seizure.case_id,
+                                       "position": position, "registered_at": seizure.recorded_at,
+                                       "term_days": term_days} for lot_id, term_days in lots])
     return seizure_id
 
 
 _SEIZURE_COLUMNS = ("case_id", "unit_code", "kind", "document_no", "served_at", "recorded_at", "term_end")
-_INSERT_SEIZURE = insert(Seizure).returning(Seizure.id)
-# One statement for the seizure and all its holds: the holds need the new seizure's id.
-_SEIZE_POSTGRESQL = text("""
-    WITH seizure AS (INSERT INTO seizures (case_id, unit_code, kind, document_no, served_at, recorded_at, term_end)
-                     VALUES (:case_id, :unit_code, :kind, :document_no, :served_at, :recorded_at, :term_end)
-                     RETURNING id),
+_INSERT_SEIZURE = insert(Seizure.__table__).returning(Seizure.id)
+_INSERT_HOLD = insert(Hold.__table__)
+# The seizure (its id reserved with the head lock) and all its holds, written with its ledger entry.
+_SEIZURE_WITH_ENTRY = RowsWithEntry(
+    """
+    seizure AS (INSERT INTO seizures (id, case_id, unit_code, kind, document_no, served_at, recorded_at, term_end)
+                VALUES (:seizure_id, :case_id, :unit_code, :kind, :document_no, :served_at, :recorded_at,
+                        :term_end)),
          holds AS (INSERT INTO holds (seizure_id, lot_id, case_id, position, registered_at, term_days)
-                   SELECT seizure.id, lot.id, :case_id, :position, :recorded_at, lot.term_days
-                   FROM seizure, unnest(CAST(:lot_ids AS bigint[]), CAST(:term_days AS integer[]))
-                        AS lot(id, term_days))
-    SELECT id FROM seizure""").bindparams(
-    bindparam("served_at", type_=UTCDateTime()), bindparam("recorded_at", type_=UTCDateTime()),
-    bindparam("term_end", type_=Date()))
+                   SELECT :seizure_id, lot.id, :case_id, :position, :recorded_at, lot.term_days
+                   FROM unnest(CAST(:lot_ids AS bigint[]), CAST(:term_days AS integer[])) AS lot(id, term_days))""",
+    (bindparam("served_at", type_=UTCDateTime()), bindparam("recorded_at", type_=UTCDateTime()),
+     bindparam("term_end", type_=Date())))
 
 
 def get_seizure(session: Session, seizure_id: int) -> Seizure:

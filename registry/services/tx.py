@@ -18,7 +18,7 @@ from ..db import begin_write
 from ..models import IdempotencyRecord
 from ..rules import DomainError
 from . import head_seen
-from .ledger_log import Head, append, lock_head, next_instant
+from .ledger_log import Head, RowsWithEntry, append, lock_head, lock_head_reserving, next_instant
 
 T = TypeVar("T")
 
@@ -50,12 +50,14 @@ class Tx:
     head: Head
     now: datetime
     actor: str
+    reserved_id: int | None = None  # see run_write's `reserve`
     recorded: bool = False
 
-    def record(self, type_: str, data: dict[str, Any]) -> None:
+    def record(self, type_: str, data: dict[str, Any],
+               rows: tuple[RowsWithEntry, dict[str, Any]] | None = None) -> None:
         if self.recorded:
             raise RuntimeError("one write, one ledger entry")
-        append(self.session, self.head, self.now, self.actor, type_, data)
+        append(self.session, self.head, self.now, self.actor, type_, data, rows)
         self.recorded = True
 
 
@@ -64,14 +66,23 @@ def clock() -> datetime:
     return override() if override else utcnow()
 
 
-def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idempotency | None = None) -> T:
-    """Run `work` as one serialised write; commit only if it recorded its entry."""
+def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idempotency | None = None,
+              reserve: str | None = None) -> T:
+    """Run `work` as one serialised write; commit only if it recorded its entry.
+
+    `reserve` names a sequence: on PostgreSQL its next value comes with the lock as `tx.reserved_id`, so the
+    write can name its new row in the entry and send the row with it (`Tx.record`'s `rows`).
+    """
     try:
         begin_write(session)
-        head = lock_head(session)
+        reserved = None
+        if reserve is not None and session.get_bind().dialect.name == "postgresql":
+            head, reserved = lock_head_reserving(session, reserve)
+        else:
+            head = lock_head(session)
         if idem is not None:
             _replay_if_seen(session, actor, idem)
-        tx = Tx(session, head, next_instant(head, clock()), actor)
+        tx = Tx(session, head, next_instant(head, clock()), actor, reserved)
         result = work(tx)
         if not tx.recorded:
             raise RuntimeError("a write must record a ledger entry")
