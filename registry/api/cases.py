@@ -21,18 +21,18 @@ def _present(case):
 
 @blp.post("")
 @allow("court", "police")
-@blp.arguments(CaseIn)
+@blp.arguments(CaseIn())
 @blp.response(201, CaseOut)
 def open_case(args):
     """Open a case: courts open preservation and execution cases, police criminal ones."""
     session = get_session()
     return perform(lambda idem: case_service.open_case(session, current_unit().code, args, idem), _present,
-                   CaseOut())
+                   CaseOut)
 
 
 @blp.get("")
 @allow(*READERS)
-@blp.arguments(CaseSearchArgs, location="query", unknown=RAISE)
+@blp.arguments(CaseSearchArgs(), location="query", unknown=RAISE)
 @blp.response(200, CasePage)
 def find_cases(args):
     """Cases in id order, or the one with a given number (案号)."""
@@ -53,22 +53,22 @@ def get_case(case_id):
 
 @blp.post("/<id:case_id>/transfers")
 @allow("court", "police")
-@blp.arguments(CaseTransferIn)
+@blp.arguments(CaseTransferIn())
 @blp.response(201, CaseOut)
 def transfer_case(args, case_id):
     """提级 elevate / 指令 designate / 协同 assist (a superior court), or takeover (the acting police unit)."""
     session = get_session()
     return perform(lambda idem: case_service.transfer_case(session, current_unit().code, case_id, args["mode"],
                                                            args["to_unit"], args["document_no"], idem),
-                   _present, CaseOut())
+                   _present, CaseOut)
 
 
 @blp.post("/<id:case_id>/convert")
 @allow("court")
-@blp.arguments(ConvertIn)
+@blp.arguments(ConvertIn())
 @blp.response(201, CaseOut)
 def convert_case(args, case_id):
     """Convert a preservation case to execution under a new number, keeping seizures, ranks and terms."""
     session = get_session()
     return perform(lambda idem: case_service.convert_case(session, current_unit().code, case_id, args["number"],
-                                                          args["document_no"], idem), _present, CaseOut())
+                                                          args["document_no"], idem), _present, CaseOut)

@@ -1,6 +1,7 @@
 """What every write view shares: Idempotency-Key handling and one response shape."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Callable, TypeVar
 
@@ -22,12 +23,19 @@ def respond(body: Any, status: int) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-def perform(command: Callable[[Idempotency | None], T], present: Callable[[T], Any], schema: Schema,
+@functools.cache
+def _schema(cls: type[Schema]) -> Schema:
+    """One instance per response schema: building one deep-copies its fields, which costs more than a dump."""
+    return cls()
+
+
+def perform(command: Callable[[Idempotency | None], T], present: Callable[[T], Any], schema_class: type[Schema],
             status: int = 201, remember: Callable[[Any], Any] = lambda body: body) -> Response:
     """Run a write, honouring Idempotency-Key: a retry with the same body gets the first response.
 
     `remember` shapes what is kept for retries: secrets shown once must not be kept in clear.
     """
+    schema = _schema(schema_class)
     rendered: list[tuple[int, Any]] = []
 
     def render(result: T) -> tuple[int, Any]:  # inside the transaction when a key is given; once either way

@@ -19,7 +19,7 @@ blp = Blueprint("executions", __name__, url_prefix="/api/v1/executions",
 @blp.post("/check")
 @allow(*READERS)
 @reads_only
-@blp.arguments(CheckIn)
+@blp.arguments(CheckIn())
 @blp.response(200, CheckOut)
 def check(args):
     """Per lot: clear for the case, or every conflict and who holds it. Changes nothing."""
@@ -48,11 +48,11 @@ def _present(result: execution_service.ExecutionResult) -> dict:
 
 @blp.post("")
 @allow("court")
-@blp.arguments(ExecuteIn)
+@blp.arguments(ExecuteIn())
 @blp.response(201, ExecutionOut)
 def execute(args):
     """Dispose of every listed lot for the case or of none (409 naming each blocking lot and its holder)."""
     session = get_session()
     return perform(lambda idem: execution_service.execute(
         session, current_unit().code, args["case_id"], args["kind"], args["document_no"], args["lot_ids"],
-        args["recipient"], args["override_document_no"], idem), _present, ExecutionOut())
+        args["recipient"], args["override_document_no"], idem), _present, ExecutionOut)

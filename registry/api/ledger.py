@@ -43,7 +43,7 @@ def key():
 
 @blp.get("/entries")
 @allow(*READERS)
-@blp.arguments(EntriesArgs, location="query", unknown=RAISE)
+@blp.arguments(EntriesArgs(), location="query", unknown=RAISE)
 @blp.response(200, {"type": "string"}, content_type="application/jsonl")
 def entries(args):
     """Entries [start, end) as JSON Lines: each line exactly the bytes that were hashed."""
@@ -63,7 +63,7 @@ def entries(args):
 
 @blp.get("/proof/inclusion")
 @allow(*READERS)
-@blp.arguments(InclusionArgs, location="query", unknown=RAISE)
+@blp.arguments(InclusionArgs(), location="query", unknown=RAISE)
 @blp.response(200, InclusionOut)
 def inclusion(args):
     """RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries."""
@@ -79,7 +79,7 @@ def inclusion(args):
 
 @blp.get("/proof/consistency")
 @allow(*READERS)
-@blp.arguments(ConsistencyArgs, location="query", unknown=RAISE)
+@blp.arguments(ConsistencyArgs(), location="query", unknown=RAISE)
 @blp.response(200, ConsistencyOut)
 def consistency(args):
     """RFC 9162 consistency proof between the trees of the first `old` and `new` entries."""

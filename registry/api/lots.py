@@ -25,18 +25,18 @@ def _lots(ids: list[int]) -> dict:
 
 @blp.post("/lots")
 @allow("court", "police")
-@blp.arguments(LotsIn)
+@blp.arguments(LotsIn())
 @blp.response(201, LotsOut)
 def register_lots(args):
     """Register up to 1000 lots, all or none; a card number is unique per custodian (409 card_no_taken)."""
     session = get_session()
     return perform(lambda idem: lot_service.register_lots(session, current_unit().code, args["lots"], idem),
-                   _lots, LotsOut())
+                   _lots, LotsOut)
 
 
 @blp.get("/lots")
 @allow(*READERS)
-@blp.arguments(LotSearchArgs, location="query", unknown=RAISE)
+@blp.arguments(LotSearchArgs(), location="query", unknown=RAISE)
 @blp.response(200, LotPage)
 def search_lots(args):
     """Search lots; `q` finds card numbers one typo away; status is judged at request time."""
@@ -50,7 +50,7 @@ def search_lots(args):
 
 @blp.get("/lots/<id:lot_id>")
 @allow(*READERS)
-@blp.arguments(AsOfArgs, location="query", unknown=RAISE)
+@blp.arguments(AsOfArgs(), location="query", unknown=RAISE)
 @blp.response(200, LotDetail)
 def get_lot(args, lot_id):
     """The lot, its live queue in rank order, its history and who may dispose, now or `as_of` any instant."""
@@ -62,46 +62,46 @@ def get_lot(args, lot_id):
 
 @blp.post("/lots/<id:lot_id>/split")
 @allow("court", "police")
-@blp.arguments(SplitIn)
+@blp.arguments(SplitIn())
 @blp.response(201, LotsOut)
 def split_lot(args, lot_id):
     """Split into parts whose weights sum exactly to the lot's; live seizures carry over with their ranks."""
     session = get_session()
     return perform(lambda idem: lot_service.split_lot(session, current_unit().code, lot_id, args["parts"],
-                                                      args["document_no"], idem), _lots, LotsOut())
+                                                      args["document_no"], idem), _lots, LotsOut)
 
 
 @blp.post("/lots/<id:lot_id>/disposal-transfer")
 @allow("court")
-@blp.arguments(DisposalTransferIn)
+@blp.arguments(DisposalTransferIn())
 @blp.response(201, DisposalTransferOut)
 def transfer_disposal(args, lot_id):
     """移送处分权: the effective holder lets another case dispose of the lot; ranks do not change."""
     session = get_session()
     return perform(lambda idem: lot_service.transfer_disposal(session, current_unit().code, lot_id,
                                                               args["to_case_id"], args["document_no"], idem),
-                   lambda row: row, DisposalTransferOut())
+                   lambda row: row, DisposalTransferOut)
 
 
 @blp.post("/lots/<id:lot_id>/objections")
 @allow("court")
-@blp.arguments(ObjectionIn)
+@blp.arguments(ObjectionIn())
 @blp.response(201, ObjectionOut)
 def file_objection(args, lot_id):
     """Record a third party's objection (案外人异议); it blocks disposal until the filing court lifts it."""
     session = get_session()
     return perform(lambda idem: lot_service.file_objection(session, current_unit().code, lot_id,
                                                            args["document_no"], args["claimant"], idem),
-                   lambda row: row, ObjectionOut())
+                   lambda row: row, ObjectionOut)
 
 
 @blp.post("/objections/<id:objection_id>/lift")
 @allow("court")
-@blp.arguments(LiftIn)
+@blp.arguments(LiftIn())
 @blp.response(200, ObjectionOut)
 def lift_objection(args, objection_id):
     """Lift an objection; only the court that filed it may."""
     session = get_session()
     return perform(lambda idem: lot_service.lift_objection(session, current_unit().code, objection_id,
                                                            args["document_no"], idem),
-                   lambda row: row, ObjectionOut(), status=200)
+                   lambda row: row, ObjectionOut, status=200)

@@ -36,7 +36,7 @@ def _cursor(after: str | None) -> str | None:
 
 @blp.get("")
 @allow("court", "police")
-@blp.arguments(NotificationArgs, location="query", unknown=RAISE)
+@blp.arguments(NotificationArgs(), location="query", unknown=RAISE)
 @blp.response(200, NotificationPage)
 def list_notifications(args):
     """Oldest first; pass the last id seen as `after` to get only newer ones."""

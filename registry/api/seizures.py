@@ -21,14 +21,14 @@ def _present(seizure_id: int) -> dict:
 
 @blp.post("")
 @allow("court", "police")
-@blp.arguments(SeizeIn)
+@blp.arguments(SeizeIn())
 @blp.response(201, SeizureOut)
 def seize(args):
     """Seize lots for a case, all or none; per lot the rank (1 = effective, else queued 轮候)."""
     session = get_session()
     return perform(lambda idem: seizure_service.seize(
         session, current_unit().code, args["case_id"], args["kind"], args["document_no"], args["served_at"],
-        args["term_end"], args["lot_ids"], idem), _present_new, SeizureOut())
+        args["term_end"], args["lot_ids"], idem), _present_new, SeizureOut)
 
 
 def _present_new(seized: seizure_service.Seized) -> dict:
@@ -48,19 +48,19 @@ def get_seizure(seizure_id):
 
 @blp.post("/<id:seizure_id>/renew")
 @allow("court", "police")
-@blp.arguments(RenewIn)
+@blp.arguments(RenewIn())
 @blp.response(200, SeizureOut)
 def renew(args, seizure_id):
     """续封 before expiry: a new last day, rank kept; at most one statutory maximum beyond the current one."""
     session = get_session()
     return perform(lambda idem: seizure_service.renew(
         session, current_unit().code, seizure_id, args["term_end"], args["document_no"], args["lot_ids"], idem),
-        _present, SeizureOut(), status=200)
+        _present, SeizureOut, status=200)
 
 
 @blp.post("/<id:seizure_id>/release")
 @allow("court", "police")
-@blp.arguments(ReleaseIn)
+@blp.arguments(ReleaseIn())
 @blp.response(200, ReleaseOut)
 def release(args, seizure_id):
     """Release on all (or the listed) lots; returns the seizures promoted by it."""
@@ -69,4 +69,4 @@ def release(args, seizure_id):
         session, current_unit().code, seizure_id, args["document_no"], args["reason"], args["lot_ids"], idem),
         lambda result: {"seizure": _present(result[0]),
                         "promoted": [{"lot_id": lot, "seizure_id": s, "case_id": c} for lot, s, c in result[1]]},
-        ReleaseOut(), status=200)
+        ReleaseOut, status=200)

@@ -14,7 +14,7 @@ blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Cour
 
 @blp.post("")
 @allow("admin")
-@blp.arguments(UnitIn)
+@blp.arguments(UnitIn())
 @blp.response(201, UnitCreated)
 def create_unit(args):
     """Create a unit; the response carries its first token, shown once.
@@ -27,7 +27,7 @@ def create_unit(args):
                                                   args["kind"], args["parent"], idem),
                    lambda issued: {"code": issued.unit.code, "name": issued.unit.name, "kind": issued.unit.kind,
                                    "parent_code": issued.unit.parent_code, "token": issued.token,
-                                   "token_id": issued.token_id}, UnitCreated(),
+                                   "token_id": issued.token_id}, UnitCreated,
                    remember=lambda body: {**body, "token": None})
 
 
