@@ -90,25 +90,42 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
     app = create_app({"DATABASE_URL": ds.url, "LEDGER_KEY_FILE": ds.key_file})
     held: list[float] = []
     locked_at: list[float] = []
-    lock_head = tx.lock_head
+    lock_head, lock_head_reserving = tx.lock_head, tx.lock_head_reserving
 
     def timed_lock(session: Any) -> Any:
         locked_at.append(time.perf_counter())
         return lock_head(session)
 
+    def timed_lock_reserving(session: Any, sequence: str) -> Any:
+        locked_at.append(time.perf_counter())
+        return lock_head_reserving(session, sequence)
+
     committing: list[float] = []
     commits: list[float] = []
+    in_statements = [0.0]  # while the lock is held: time inside the driver, statement sent to rows read
+    statements_held: list[float] = []
+    started_statement: list[float] = []
 
     def committed(_session: Any) -> None:
-        if locked_at:
+        if locked_at:  # a write's commit; a read's says nothing about the lock
             held.append(time.perf_counter() - locked_at.pop())
-        if committing:
-            commits.append(time.perf_counter() - committing.pop())
+            statements_held.append(in_statements[0])
+            if committing:
+                commits.append(time.perf_counter() - committing[-1])
+        committing.clear()
+        in_statements[0] = 0.0
 
-    tx.lock_head = timed_lock  # type: ignore[assignment]
-    sessions = app.extensions["registry.db"].sessions
-    event.listen(sessions, "before_commit", lambda _s: committing.append(time.perf_counter()))
-    event.listen(sessions, "after_commit", committed)
+    def statement_done(*_args: Any) -> None:
+        if locked_at and started_statement:
+            in_statements[0] += time.perf_counter() - started_statement.pop()
+        started_statement.clear()
+
+    tx.lock_head, tx.lock_head_reserving = timed_lock, timed_lock_reserving  # type: ignore[assignment]
+    db = app.extensions["registry.db"]
+    event.listen(db.sessions, "before_commit", lambda _s: committing.append(time.perf_counter()))
+    event.listen(db.sessions, "after_commit", committed)
+    event.listen(db.engine, "before_cursor_execute", lambda *_a: started_statement.append(time.perf_counter()))
+    event.listen(db.engine, "after_cursor_execute", statement_done)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {ds.tokens['COURT-A']}", "Content-Type": "application/json"}
     try:
@@ -118,6 +135,7 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
                 client.open(path, method=method, data=body, headers=headers)
             held.clear()
             commits.clear()
+            statements_held.clear()
             walls = []
             for method, path, body in items[3:3 + requests]:
                 started = time.perf_counter()
@@ -128,11 +146,13 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
             if held:
                 held.sort()
                 commits.sort()
+                statements_held.sort()
                 line += (f"; ledger-head lock held: median {held[len(held) // 2] * 1000:.2f} ms, of which "
+                         f"statements {statements_held[len(statements_held) // 2] * 1000:.2f} ms, "
                          f"COMMIT {commits[len(commits) // 2] * 1000:.2f} ms")
             print(line)
     finally:
-        tx.lock_head = lock_head  # type: ignore[assignment]
+        tx.lock_head, tx.lock_head_reserving = lock_head, lock_head_reserving  # type: ignore[assignment]
 
 
 def _print_stats(stats: pstats.Stats, key: str, top: int, keep: Any) -> None:
