@@ -23,12 +23,19 @@ from registry.rules.terms import MAX_TERM_YEARS, beijing_date, end_of_term, max_
 from registry.rules.values import CaseFacts, HoldFacts, LotFacts, UnitFacts
 
 
-def add_years(day: date, years: int) -> date:
-    """The model's own calendar arithmetic (29 February clamps to the 28th), independent of the rules'."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
+def renewal_limit(last_day: date, years: int) -> date:
+    """The latest last day one renewal may reach: a maximum term that starts the day after `last_day` ends
+    on the eve of that start's anniversary (29 February's anniversary in a common year is 1 March), so a
+    term ending 28 February 2027 renews for one year to 29 February 2028. The model's own arithmetic."""
+    start = last_day + timedelta(days=1)
+    if (start.month, start.day) == (2, 29) and not _leap(start.year + years):
+        return date(start.year + years, 2, 28)  # the anniversary is 1 March
+    return start.replace(year=start.year + years) - timedelta(days=1)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
 
 UTC = timezone.utc
 US = timedelta(microseconds=1)
@@ -234,13 +241,13 @@ class Registry(RuleBasedStateMachine):
         lot = self.facts(lot_id)
         v = queue_at(lot, self.now).of_seizure(sid)
         base = v.term_end or beijing_date(self.now)
-        limit = add_years(base, MAX_TERM_YEARS[lot.property_class])
+        limit = renewal_limit(base, MAX_TERM_YEARS[lot.property_class])
         new_last_day = {"max": limit, "max+1": limit + timedelta(days=1)}.get(extra) \
             or base + timedelta(days=extra)
         before = self.snapshot()
         expected_ok = (actor == case.acting_unit and v.status == "effective" and self.is_open(lot, self.now)
                        and new_last_day > v.term_end
-                       and new_last_day <= add_years(v.term_end, MAX_TERM_YEARS[lot.property_class]))
+                       and new_last_day <= renewal_limit(v.term_end, MAX_TERM_YEARS[lot.property_class]))
         try:
             plans = decisions.renew(case, actor, sid, [lot], self.now, new_last_day)
         except DomainError as error:
@@ -510,7 +517,7 @@ class Registry(RuleBasedStateMachine):
                     assert head.effective_from <= t
                 bound = max_term_end(beijing_date(head.effective_from), lot.property_class)
                 for _ in range(self.renewals.get((lot.id, head.hold.seizure_id), 0)):
-                    bound = add_years(bound, years)
+                    bound = renewal_limit(bound, years)
                 assert head.term_end <= bound
                 assert head.term_end >= beijing_date(head.effective_from)
             # monotonic history: once ended, ended the same way; a live rank never grows
