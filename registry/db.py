@@ -1,6 +1,7 @@
 """Engine and one session per request.
 
-Reads on PostgreSQL run in REPEATABLE READ so a view built from several queries sees one snapshot. Writes
+Reads on PostgreSQL run in REPEATABLE READ so a view built from several queries sees one snapshot (a view
+that usually needs one query may run it outside any transaction, see `read_by_statement`). Writes
 must start with the ledger-head lock as their first statement, in READ COMMITTED on PostgreSQL (so the lock,
 once granted, sees everything committed before it) and as BEGIN IMMEDIATE on SQLite (so two writers never
 both hold a read snapshot and deadlock on upgrade).
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .sqlite_writers import QueuedWriterConnection
 
 log = logging.getLogger("registry.db")
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -88,6 +90,43 @@ def end_read(session: Session) -> None:
     """
     if session.in_transaction():
         session.commit()
+
+
+_STATEMENT_READS = "registry.statement_reads"
+
+
+class SnapshotNeeded(Exception):
+    """A read running statement by statement needs a second statement: start it over in one snapshot."""
+
+
+def read_by_statement(session: Session) -> None:
+    """On PostgreSQL, run this request's first reads outside any transaction (autocommit).
+
+    A view that reads everything it shows in one statement is consistent without a transaction: the
+    statement is its snapshot. It then costs no BEGIN and no COMMIT, two of a lot view's four round trips.
+    A view that finds it needs more calls `more_reads`, and `in_one_snapshot` starts it over in a
+    REPEATABLE READ transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        session.info[_STATEMENT_READS] = session.get_transaction()
+
+
+def more_reads(session: Session) -> None:
+    """Call before a read that must agree with the reads before it."""
+    reads = session.info.get(_STATEMENT_READS)
+    if reads is not None and reads is session.get_transaction():
+        raise SnapshotNeeded()
+
+
+def in_one_snapshot(session: Session, read: Callable[[], T]) -> T:
+    """`read()`, started over in one snapshot if it was reading statement by statement and needs more."""
+    try:
+        return read()
+    except SnapshotNeeded:
+        session.info.pop(_STATEMENT_READS, None)
+        end_read(session)  # no round trip: nothing was begun; the next statement begins REPEATABLE READ
+        return read()
 
 
 _WRITE_OPENED = "registry.write_opened"

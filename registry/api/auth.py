@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from flask import current_app, g, request
 
-from ..db import get_session, open_write_early
+from ..db import get_session, open_write_early, read_by_statement
 from ..rules import DomainError
 from .fields import NOT_TEXT
 from ..services.units import authenticate
@@ -68,8 +68,11 @@ def identify() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     session = get_session()
-    if request.method not in SAFE_METHODS and not getattr(_view(), "__reads_only__", False):
+    view = _view()
+    if request.method not in SAFE_METHODS and not getattr(view, "__reads_only__", False):
         open_write_early(session)
+    elif getattr(view, "__reads_by_statement__", False):
+        read_by_statement(session)
     unit = authenticate(session, token.strip()) if scheme.lower() == "bearer" else None
     if unit is None:
         failures.fail(client)
@@ -84,6 +87,12 @@ def _view() -> Callable[..., Any] | None:
 def reads_only(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a POST operation that changes nothing, so its reads keep one snapshot (see `identify`)."""
     view.__reads_only__ = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_by_statement(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a read whose view usually needs one statement and guards any other (`db.more_reads`)."""
+    view.__reads_by_statement__ = True  # type: ignore[attr-defined]
     return view
 
 

@@ -9,7 +9,7 @@ from ..services import lots as lot_service
 from ..services.tx import read_now
 from ..services.views import lot_summaries, lot_view
 from ..models import Lot
-from .auth import READERS, allow, current_unit
+from .auth import READERS, allow, current_unit, reads_by_statement
 from .common import perform
 from .schemas import (AsOfArgs, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail, LotPage, LotsIn,
                       LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, SplitIn)
@@ -50,14 +50,12 @@ def search_lots(args):
 
 @blp.get("/lots/<id:lot_id>")
 @allow(*READERS)
+@reads_by_statement
 @blp.arguments(AsOfArgs(), location="query", unknown=RAISE)
 @blp.response(200, LotDetail)
 def get_lot(args, lot_id):
     """The lot, its live queue in rank order, its history and who may dispose, now or `as_of` any instant."""
-    session = get_session()
-    if "as_of" in args:
-        return lot_view(session, lot_id, args["as_of"])
-    return lot_view(session, lot_id, read_now(session), rewind=False)
+    return lot_view(get_session(), lot_id, args.get("as_of"))
 
 
 @blp.post("/lots/<id:lot_id>/split")

@@ -8,10 +8,12 @@ from typing import Any, Iterable
 from sqlalchemy import and_, bindparam, exists, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from ..db import more_reads
 from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
                       Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
-from .sets import among, among_param, dialect, listed, prebuilt
+from . import head_seen
+from .sets import among, among_or_one, among_param, dialect, listed, listed_or_one, prebuilt
 
 
 def not_found(what: str, key: object) -> DomainError:
@@ -38,16 +40,16 @@ def case_facts(session: Session, case_ids: Iterable[int], as_of: datetime | None
     ids = set(case_ids)
     if not ids:
         return {}
-    name = dialect(session)
-    rows = session.connection().execute(_cases_statement(name, as_of is not None),
-                                        {"ids": listed(name, ids), "as_of": as_of}).all()
+    name, one = dialect(session), len(ids) == 1
+    rows = session.connection().execute(_cases_statement(name, as_of is not None, one),
+                                        {"ids": listed_or_one(name, list(ids), one), "as_of": as_of}).all()
     return _cases(session, rows, as_of)
 
 
 @prebuilt
-def _cases_statement(dialect_name: str, timed: bool):
+def _cases_statement(dialect_name: str, timed: bool, one: bool):
     return select(Case.id.label("case_id"), *CASE_COLUMNS, _ASSISTANT) \
-        .outerjoin(CaseAssistant, _assisting(Case.id, timed)).where(among_param(dialect_name, Case.id, "ids"))
+        .outerjoin(CaseAssistant, _assisting(Case.id, timed)).where(among_or_one(dialect_name, Case.id, "ids", one))
 
 
 _ASSISTANT = CaseAssistant.unit_code.label("assistant")
@@ -117,14 +119,17 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     objection or a disposal transfer, or that are parts of a split lot."""
     wanted = list(dict.fromkeys(lot_ids))
     name = dialect(session)
+    if as_of is not None and wanted:
+        more_reads(session)
     rewound = _before_renewals(session, wanted, as_of) if as_of is not None and wanted else {}
     lots: dict[int, Any] = {}
     holds: dict[int, dict[int, HoldFacts]] = {}
     seizures: dict[int, Any] = {}
     case_rows, bound = [], False
     # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
-    rows = session.connection().execute(_lots_statement(name, as_of is not None, for_view),
-                                        {"ids": listed(name, wanted), "as_of": as_of}).all()
+    one = len(wanted) == 1
+    rows = session.connection().execute(_lots_statement(name, as_of is not None, for_view, one),
+                                        {"ids": listed_or_one(name, wanted, one), "as_of": as_of}).all()
     for row in rows:
         if as_of is not None and row.registered_at > as_of:
             continue
@@ -136,9 +141,13 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
         case_rows.append(row)
         if for_view:
             seizures[row.seizure_id] = (row.seizure_kind, row.document_no)
+    if for_view and rows:
+        head_seen.saw(session, rows[0])  # the ledger's time, in the same snapshot as the lot
     missing = [i for i in wanted if i not in lots]
     if missing and not missing_ok:
         raise DomainError("not_found", f"no lot {', '.join(map(str, missing))}")
+    if bound:  # objections, transfers or a parent lot: more to read, and it must agree with these rows
+        more_reads(session)
     lines = lineage(session, lots.values())
     related = {i for line in lines.values() for i in line}
     by_lot, by_lot_transfers, ids_by_lot = _bindings(session, related, as_of) if bound else ({}, {}, {})
@@ -162,18 +171,19 @@ HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at
 
 
 @prebuilt
-def _lots_statement(dialect_name: str, timed: bool, for_view: bool):
+def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool):
     """Lots with their holds, the holds' cases and the cases' assisting units: a row per hold and assistant
-    (one for a lot without holds). `ever_bound`: an objection or disposal transfer was ever recorded on it."""
+    (one for a lot without holds). `ever_bound`: an objection or disposal transfer was ever recorded on it.
+    For a view, also the ledger head's time and size (`head_seen`)."""
     ever_bound = or_(exists().where(Objection.lot_id == Lot.id), exists().where(DisposalTransfer.lot_id == Lot.id))
     query = select(*(VIEW_COLUMNS if for_view else LOT_COLUMNS), ever_bound.label("ever_bound"), *HOLD_COLUMNS,
-                   *CASE_COLUMNS, _ASSISTANT) \
+                   *CASE_COLUMNS, _ASSISTANT, *(head_seen.COLUMNS if for_view else ())) \
         .outerjoin(Hold, Hold.lot_id == Lot.id).outerjoin(Case, Case.id == Hold.case_id) \
         .outerjoin(CaseAssistant, _assisting(Hold.case_id, timed))
     if for_view:
         query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
             .outerjoin(Seizure, Seizure.id == Hold.seizure_id)
-    return query.where(among_param(dialect_name, Lot.id, "ids"))
+    return query.where(among_or_one(dialect_name, Lot.id, "ids", one))
 
 
 def _by_position(hold: HoldFacts) -> int:

@@ -45,6 +45,19 @@ def _among(dialect_name: str, column: Any, param: Any) -> ColumnElement[bool]:
     return column.in_(keys.scalar_subquery())
 
 
+def among_or_one(dialect_name: str, column: Any, key: str, one: bool) -> ColumnElement[bool]:
+    """`among_param`, or `column = :key` for a statement that takes one key (its value from `listed_or_one`).
+
+    PostgreSQL plans `= ANY($1)` anew on every execution (a generic plan guesses ten keys and looks dearer
+    than the custom one), which for a join costs more than running it; the plan of `= $1` is reused.
+    """
+    return column == bindparam(key, type_=column.type) if one else among_param(dialect_name, column, key)
+
+
+def listed_or_one(dialect_name: str, values: list[Any], one: bool) -> Any:
+    return values[0] if one else listed(dialect_name, values)
+
+
 def listed(dialect_name: str, values: Iterable[Any]) -> Any:
     """The value of an `among_param` parameter: an array on PostgreSQL, JSON text on SQLite."""
     items = list(values)

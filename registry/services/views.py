@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import in_one_snapshot, more_reads
 from ..models import Case, CaseTransfer, Hold, Lot
 from ..rules import HoldView, LotFacts, QueueView, disposer_case_id, lot_flags, lot_status, queue_at
 from .cases import assisting_units, get_case
 from .facts import load_lots, lot_facts
 from .seizures import get_seizure
+from .tx import read_now
 
 
 def lot_summary(lot: Lot, facts: LotFacts, now: datetime, queue: QueueView | None = None) -> dict[str, Any]:
@@ -32,17 +34,27 @@ def lot_summaries(session: Session, lots: list[Lot], now: datetime) -> list[dict
     return [lot_summary(lot, facts[lot.id], now) for lot in lots]
 
 
-def lot_view(session: Session, lot_id: int, now: datetime, rewind: bool = True) -> dict[str, Any]:
-    """The lot, its live queue in rank order, its ended seizures, who may dispose, as of `now`.
+def lot_view(session: Session, lot_id: int, as_of: datetime | None = None) -> dict[str, Any]:
+    """The lot, its live queue in rank order, its ended seizures, who may dispose, now or as of `as_of`.
 
-    `rewind=False` when `now` is the present: nothing recorded lies after it, so nothing is undone.
+    Now, a lot with one statement's worth of facts (no split, objection or transfer) is read in that one
+    statement, the ledger's time included (see `db.read_by_statement`).
     """
-    loaded = load_lots(session, [lot_id], as_of=now if rewind else None, for_view=True)
+    return in_one_snapshot(session, lambda: _lot_view(session, lot_id, as_of))
+
+
+def _lot_view(session: Session, lot_id: int, as_of: datetime | None) -> dict[str, Any]:
+    # Now, nothing recorded lies after the instant, so nothing needs undoing (no rewind).
+    loaded = load_lots(session, [lot_id], as_of=as_of, for_view=True)
+    now = as_of if as_of is not None else read_now(session)  # the ledger's time as the lot's query saw it
     (facts,), lot = loaded.facts, loaded.rows[lot_id]
     queue = queue_at(facts, _frozen_at(facts, now))
     disposer = disposer_case_id(facts, queue)
-    children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
-                               .order_by(Lot.id)).all() if facts.split_at is not None else []
+    children = []
+    if facts.split_at is not None:
+        more_reads(session)
+        children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
+                                   .order_by(Lot.id)).all()
     return {**lot_summary(lot, facts, now, queue), "as_of": now,
             "seizures": [_entry(v, facts, loaded.seizures) for v in queue.live],
             "history": [_entry(v, facts, loaded.seizures) for v in queue.ended],

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 
-from helpers import API, assert_audit_clean, lot_view, open_case, register_lots, seize, try_seize
+from helpers import API, assert_audit_clean, lot_view, ok, open_case, register_lots, seize, split, try_seize
 
 PRUDENT_NO = "(2025)沪0113执1234号"
 
@@ -70,3 +70,43 @@ def test_a_write_is_one_transaction_on_postgresql_and_a_refused_one_rolls_back(a
     assert again["id"] > seized["id"]
     assert [(x["rank"], x["status"]) for x in again["lots"]] == [(2, "queued")] * 2
     assert assert_audit_clean(app, session) > 0
+
+
+def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(app, session, units, clock):
+    b, y = units["baoshan"], units["yangpu"]
+    plain, objected, parent = register_lots(b, ["23.4567", "24.0001", "30.0000"])
+    case = open_case(b, PRUDENT_NO)
+    seize(b, case, [plain, objected, parent], f"{PRUDENT_NO}之一")
+    ok(y.post(f"{API}/lots/{objected['id']}/objections", json={"document_no": "执异1号", "claimant": "案外人"}),
+       201)
+    parts = ok(split(b, parent, [("ZJ-AL-0003-1", "10.0000"), ("ZJ-AL-0003-2", "20.0000")], "分割1号"), 201)["lots"]
+    clock.advance(minutes=5)
+    engine = app.extensions["registry.db"].engine
+    postgresql = engine.dialect.name == "postgresql"
+    autocommit: list[bool] = []
+
+    def statement(connection, *_args):
+        if postgresql:
+            autocommit.append(connection.connection.dbapi_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        views = {}
+        for name, lot in (("plain", plain), ("objected", objected), ("parent", parent),
+                          ("part", parts[0])):
+            autocommit.clear()
+            views[name] = (lot_view(units["auditor"], lot), list(autocommit))
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert views["plain"][0]["seizures"][0]["status"] == "effective" and views["plain"][0]["objections"] == []
+    assert views["objected"][0]["objections"] != [] and "objection" in views["objected"][0]["flags"]
+    assert views["parent"][0]["status"] == "split" and len(views["parent"][0]["children"]) == 2
+    assert views["part"][0]["parent_id"] == parent["id"]
+    assert [s["case_id"] for s in views["part"][0]["seizures"]] == [case["id"]]  # the parent's queue carries on
+    assert all(v["as_of"] == views["plain"][0]["as_of"] for v, _ in views.values())  # the ledger did not move
+    if postgresql:
+        # Authentication and the lot's one statement, outside any transaction; the others start over in one.
+        assert views["plain"][1] == [True, True]
+        for name in ("objected", "parent", "part"):
+            flags = views[name][1]
+            assert flags[:2] == [True, True] and flags[2:] and not any(flags[2:]), (name, flags)
