@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Execution, ExecutionLot, Hold, Lot
 from ..rules import Conflict, LotFacts, decisions
-from .facts import lot_facts, one_case
+from .facts import case_and_lots, lot_facts, one_case
 from .sets import among
 from .tx import Tx, read_now, run_write
 
@@ -63,8 +63,7 @@ def execute(session: Session, actor: str, case_id: int, kind: str, document_no: 
             recipient: str, override_document_no: str | None, idem=None) -> ExecutionResult:
     """Dispose of every listed lot for the case, or of none; queued seizures on them are voided."""
     def work(tx: Tx) -> ExecutionResult:
-        case = one_case(session, case_id)
-        lots = lot_facts(session, lot_ids)
+        case, lots = case_and_lots(session, case_id, lot_ids)
         plan = decisions.dispose(case, actor, lots, tx.now, override_document_no is not None)
         execution = Execution(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
                               recipient=recipient, override_document_no=override_document_no,

@@ -97,6 +97,14 @@ def one_case(session: Session, case_id: int) -> CaseFacts:
     return found[case_id]
 
 
+def case_and_lots(session: Session, case_id: int, lot_ids: Iterable[int]) -> tuple[CaseFacts, list[LotFacts]]:
+    """`one_case` and `lot_facts` in one statement: a write decides on both under the ledger-head lock,
+    where every round trip delays every other write."""
+    loaded = load_lots(session, lot_ids, with_case=case_id)
+    assert loaded.case is not None
+    return loaded.case, loaded.facts
+
+
 def lot_facts(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None,
               missing_ok: bool = False) -> list[LotFacts]:
     """Lots with their holds, objections, disposal transfers and the cases involved, in request order."""
@@ -111,12 +119,14 @@ class LoadedLots:
     rows: dict[int, Any]  # the lot rows; every column when loaded for a view
     seizures: dict[int, Any] = field(default_factory=dict)  # seizure id → (kind, document_no), for a view
     objection_ids: dict[int, list[int]] = field(default_factory=dict)  # pending objections binding each lot
+    case: CaseFacts | None = None  # the case asked for with `with_case`
 
 
 def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None, missing_ok: bool = False,
-              for_view: bool = False) -> LoadedLots:
+              for_view: bool = False, with_case: int | None = None) -> LoadedLots:
     """One query for any number of lots, their holds and cases; one more only for lots that have ever had an
-    objection or a disposal transfer, or that are parts of a split lot."""
+    objection or a disposal transfer, or that are parts of a split lot. `with_case`: that case's facts come
+    with the same query (not found: 404 for the case before any lot)."""
     wanted = list(dict.fromkeys(lot_ids))
     name = dialect(session)
     if as_of is not None and wanted:
@@ -125,12 +135,16 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     lots: dict[int, Any] = {}
     holds: dict[int, dict[int, HoldFacts]] = {}
     seizures: dict[int, Any] = {}
-    case_rows, bound = [], False
+    case_rows, asked_case_rows, bound = [], [], False
     # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
     one = len(wanted) == 1
-    rows = session.connection().execute(_lots_statement(name, as_of is not None, for_view, one),
-                                        {"ids": listed_or_one(name, wanted, one), "as_of": as_of}).all()
+    rows = session.connection().execute(
+        _lots_statement(name, as_of is not None, for_view, one, with_case is not None),
+        {"ids": listed_or_one(name, wanted, one), "as_of": as_of, "case_id": with_case}).all()
     for row in rows:
+        if row.id is None:  # a row of the case asked for
+            asked_case_rows.append(row)
+            continue
         if as_of is not None and row.registered_at > as_of:
             continue
         lots.setdefault(row.id, row)
@@ -143,6 +157,11 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
             seizures[row.seizure_id] = (row.seizure_kind, row.document_no)
     if for_view and rows:
         head_seen.saw(session, rows[0])  # the ledger's time, in the same snapshot as the lot
+    asked_case = None
+    if with_case is not None:
+        asked_case = _cases(session, asked_case_rows, as_of).get(with_case)
+        if asked_case is None:
+            raise not_found("case", with_case)
     missing = [i for i in wanted if i not in lots]
     if missing and not missing_ok:
         raise DomainError("not_found", f"no lot {', '.join(map(str, missing))}")
@@ -160,7 +179,7 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     facts = [_lot(lots[i], as_of, tuple(sorted(holds.get(i, {}).values(), key=_by_position)),
                   tuple(objections.get(i, ())), tuple(transfers.get(i, ())), cases) for i in wanted if i in lots]
     objection_ids = {i: sorted(o for a in lines[i] for o in ids_by_lot.get(a, ())) for i in lots} if for_view else {}
-    return LoadedLots(facts, lots, seizures, objection_ids)
+    return LoadedLots(facts, lots, seizures, objection_ids, asked_case)
 
 
 LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_class, Lot.parent_id,
@@ -171,7 +190,7 @@ HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at
 
 
 @prebuilt
-def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool):
+def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool, with_case: bool = False):
     """Lots with their holds, the holds' cases and the cases' assisting units: a row per hold and assistant
     (one for a lot without holds). `ever_bound`: an objection or disposal transfer was ever recorded on it.
     For a view, also the ledger head's time and size (`head_seen`)."""
@@ -183,7 +202,17 @@ def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool):
     if for_view:
         query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
             .outerjoin(Seizure, Seizure.id == Hold.seizure_id)
-    return query.where(among_or_one(dialect_name, Lot.id, "ids", one))
+    query = query.where(among_or_one(dialect_name, Lot.id, "ids", one))
+    if not with_case:
+        return query
+    # The case asked for, as rows shaped like the others with no lot: its id where a hold's case id goes.
+    shape = [null().label(c.name) for c in query.selected_columns]
+    at = {c.name: i for i, c in enumerate(query.selected_columns)}
+    for column in (Case.id.label("case_id"), *CASE_COLUMNS, _ASSISTANT):
+        shape[at[column.name]] = column
+    case = select(*shape).select_from(Case).outerjoin(CaseAssistant, _assisting(Case.id, timed)) \
+        .where(Case.id == bindparam("case_id"))
+    return union_all(query, case)
 
 
 def _by_position(hold: HoldFacts) -> int:

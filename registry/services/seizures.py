@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
 from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
-from .facts import lot_facts, not_found, one_case
+from .facts import case_and_lots, lot_facts, not_found, one_case
 from .ledger_log import RowsWithEntry, ledger_time
 from .tx import Tx, run_write
 
@@ -36,8 +36,7 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
           term_end: date | None, lot_ids: list[int], idem=None) -> Seized:
     """One seizure on every listed lot or on none; each lot's rank is its place in the queue."""
     def work(tx: Tx) -> Seized:
-        case = one_case(session, case_id)
-        lots = lot_facts(session, lot_ids)
+        case, lots = case_and_lots(session, case_id, lot_ids)
         plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end)
         # A plain value, not added to the session: the unit of work costs more than the two inserts.
         seizure = Seizure(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
