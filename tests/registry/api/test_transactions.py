@@ -96,6 +96,9 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
                           ("part", parts[0])):
             autocommit.clear()
             views[name] = (lot_view(units["auditor"], lot), list(autocommit))
+        autocommit.clear()
+        seize(y, open_case(y, "(2025)沪0110执77号"), [plain], "(2025)沪0110执77号之一")
+        written = list(autocommit)
     finally:
         event.remove(engine, "before_cursor_execute", statement)
     assert views["plain"][0]["seizures"][0]["status"] == "effective" and views["plain"][0]["objections"] == []
@@ -107,6 +110,7 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
     if postgresql:
         # Authentication and the lot's one statement, outside any transaction; the others start over in one.
         assert views["plain"][1] == [True, True]
+        assert written and not any(written)  # the pooled connection is back in transactions for a write
         for name in ("objected", "parent", "part"):
             flags = views[name][1]
             assert flags[:2] == [True, True] and flags[2:] and not any(flags[2:]), (name, flags)
