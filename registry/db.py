@@ -81,14 +81,22 @@ def write_options(session: Session) -> dict[str, str]:
     return {"sqlite_begin": "BEGIN IMMEDIATE"} if name == "sqlite" else {"isolation_level": "READ COMMITTED"}
 
 
+_WRITING = "registry.writing"
+
+
 def end_read(session: Session) -> None:
     """End a read transaction with COMMIT, which for a read is the same as ROLLBACK but cheaper here.
 
     psycopg forgets every prepared statement of a connection on ROLLBACK (it cannot tell a read from undone
     DDL) and sends DEALLOCATE ALL: ending reads that way would have every statement parsed and planned anew
-    on every request. Writes still roll back on failure; reads have nothing to undo.
+    on every request. Reads have nothing to undo. A write transaction still open here (one that neither
+    committed nor rolled back) is rolled back: half a write is never kept.
     """
-    if session.in_transaction():
+    if not session.in_transaction():
+        return
+    if session.info.get(_WRITING) is session.get_transaction():
+        session.rollback()
+    else:
         session.commit()
 
 
@@ -148,10 +156,11 @@ def open_write_early(session: Session) -> None:
 def begin_write(session: Session) -> None:
     """End any read transaction and start a write one whose first statement will be the head lock."""
     opened = session.info.pop(_WRITE_OPENED, None)
-    if opened is not None and opened is session.get_transaction():
-        return  # opened for this write by open_write_early, and nothing but reads has run in it
-    end_read(session)
-    session.connection(execution_options=write_options(session))
+    if opened is None or opened is not session.get_transaction():
+        end_read(session)
+        session.connection(execution_options=write_options(session))
+    # else: opened for this write by open_write_early, and nothing but reads has run in it
+    session.info[_WRITING] = session.get_transaction()
 
 
 class Database:

@@ -3,13 +3,17 @@
 Reads end with COMMIT, never ROLLBACK: psycopg forgets every prepared statement of a connection on ROLLBACK,
 so the queries every request repeats would be parsed and planned anew each time. On PostgreSQL a write
 authenticates inside its own write transaction (one BEGIN per write); on SQLite authentication stays outside
-the writer lock.
+the writer lock. A write still open when its request ends is rolled back, never committed.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 from sqlalchemy import event, text
+
+from registry.db import begin_write, close_session, get_session
+from registry.services.ledger_log import append, lock_head
+from registry.services.tx import utcnow
 
 from helpers import API, assert_audit_clean, lot_view, ok, open_case, register_lots, seize, split, try_seize
 
@@ -114,3 +118,17 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
         for name in ("objected", "parent", "part"):
             flags = views[name][1]
             assert flags[:2] == [True, True] and flags[2:] and not any(flags[2:]), (name, flags)
+
+
+def test_a_write_left_open_is_rolled_back_at_the_end_of_the_request(app, session, units):
+    b = units["baoshan"]
+    [lot] = register_lots(b, ["23.4567"])
+    before = assert_audit_clean(app, session)
+    with app.test_request_context():
+        session_of_request = get_session()
+        begin_write(session_of_request)
+        head = lock_head(session_of_request)
+        append(session_of_request, head, utcnow(), b.code, "lot.registered", {"lots": []})
+        close_session()  # as at the end of a request whose code never committed nor rolled back
+    assert assert_audit_clean(app, session) == before  # no trace of the half write
+    assert lot_view(units["auditor"], lot)["status"] == "free"
