@@ -84,6 +84,18 @@ def write_options(session: Session) -> dict[str, str]:
 _WRITING = "registry.writing"
 
 
+def _marked(session: Session, key: str) -> bool:
+    """Whether the session's current transaction is the one marked under `key` (a later one is not)."""
+    return session.in_transaction() and session.info.get(key) is session.get_transaction()
+
+
+def _open_marked_on_postgresql(session: Session, options: dict[str, str], key: str) -> None:
+    """On PostgreSQL and outside a transaction: begin one with `options`, marked under `key`."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options=options)
+        session.info[key] = session.get_transaction()
+
+
 def end_read(session: Session) -> None:
     """End a read transaction with COMMIT, which for a read is the same as ROLLBACK but cheaper here.
 
@@ -94,7 +106,7 @@ def end_read(session: Session) -> None:
     """
     if not session.in_transaction():
         return
-    if session.info.get(_WRITING) is session.get_transaction():
+    if _marked(session, _WRITING):
         session.rollback()
     else:
         session.commit()
@@ -115,15 +127,12 @@ def read_by_statement(session: Session) -> None:
     A view that finds it needs more calls `more_reads`, and `in_one_snapshot` starts it over in a
     REPEATABLE READ transaction.
     """
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        session.info[_STATEMENT_READS] = session.get_transaction()
+    _open_marked_on_postgresql(session, {"isolation_level": "AUTOCOMMIT"}, _STATEMENT_READS)
 
 
 def more_reads(session: Session) -> None:
     """Call before a read that must agree with the reads before it."""
-    reads = session.info.get(_STATEMENT_READS)
-    if reads is not None and reads is session.get_transaction():
+    if _marked(session, _STATEMENT_READS):
         raise SnapshotNeeded()
 
 
@@ -148,18 +157,15 @@ def open_write_early(session: Session) -> None:
     before it was granted. On SQLite a write transaction holds the one writer lock from BEGIN IMMEDIATE, so
     there authentication stays outside it.
     """
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        session.connection(execution_options=write_options(session))
-        session.info[_WRITE_OPENED] = session.get_transaction()
+    _open_marked_on_postgresql(session, write_options(session), _WRITE_OPENED)
 
 
 def begin_write(session: Session) -> None:
     """End any read transaction and start a write one whose first statement will be the head lock."""
-    opened = session.info.pop(_WRITE_OPENED, None)
-    if opened is None or opened is not session.get_transaction():
+    if not _marked(session, _WRITE_OPENED):  # else opened by open_write_early; only reads have run in it
         end_read(session)
         session.connection(execution_options=write_options(session))
-    # else: opened for this write by open_write_early, and nothing but reads has run in it
+    session.info.pop(_WRITE_OPENED, None)
     session.info[_WRITING] = session.get_transaction()
 
 

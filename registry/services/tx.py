@@ -19,6 +19,7 @@ from ..models import IdempotencyRecord
 from ..rules import DomainError
 from . import head_seen
 from .ledger_log import Head, RowsWithEntry, append, lock_head, lock_head_reserving, next_instant
+from .sets import dialect
 
 T = TypeVar("T")
 
@@ -76,7 +77,7 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
     try:
         begin_write(session)
         reserved = None
-        if reserve is not None and session.get_bind().dialect.name == "postgresql":
+        if reserve is not None and dialect(session) == "postgresql":
             head, reserved = lock_head_reserving(session, reserve)
         else:
             head = lock_head(session)
