@@ -16,6 +16,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+import psutil
+
 from . import load, scripts
 from .data import Dataset
 from .servers import Gunicorn, call
@@ -65,12 +67,35 @@ def window(ctx: Context, server: Gunicorn, script: load.Script, ds: Dataset | No
            generator: str | None = None, request_id: str | None = None) -> load.Window:
     """One load window; with a cursor, starts where the last window on that pool stopped and moves it on."""
     start = ds.cursors.get(cursor, 0) if ds is not None and cursor else 0
+    machine, workers = _machine_cpu(), _workers_cpu(server)
     result = load.run(server.url, script, seconds=seconds or ctx.sizes.window,
                       connections=connections or ctx.sizes.connections, start=start,
                       generator=generator or ctx.generator, work=ctx.work, request_id=request_id)
+    answered = result.requests - result.errors
+    if answered > 0:
+        result.machine_cpu_ms = (_machine_cpu() - machine) / answered * 1000
+        result.worker_cpu_ms = (_workers_cpu(server) - workers) / answered * 1000
     if ds is not None and cursor:
         ds.cursors[cursor] = result.used
     return result
+
+
+def _machine_cpu() -> float:
+    """Seconds the machine's CPUs have spent busy since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def _workers_cpu(server: Gunicorn) -> float:
+    """Seconds of CPU the server's workers have used (they live as long as the server)."""
+    total = 0.0
+    for pid in server.worker_pids():
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 @dataclass
@@ -141,6 +166,19 @@ def ratio_row(figure: str, backend: str, unit: str, values: list[load.Window], b
                trouble(values, baselines) or note)
 
 
+def cpu_note(values: list[load.Window], baselines: list[load.Window]) -> str:
+    """CPU per request of value and baseline: with the machine saturated, their ratio bounds the rate ratio."""
+    def median(windows: list[load.Window], name: str) -> float | None:
+        found = [getattr(w, name) for w in windows if getattr(w, name) is not None]
+        return statistics.median(found) if found else None
+    machine = median(values, "machine_cpu_ms"), median(baselines, "machine_cpu_ms")
+    workers = median(values, "worker_cpu_ms"), median(baselines, "worker_cpu_ms")
+    if None in machine or None in workers or not machine[1]:
+        return ""
+    return (f"CPU per request, whole machine {machine[0]:.2f} vs {machine[1]:.2f} ms "
+            f"({machine[0] / machine[1]:.1f}×), server workers {workers[0]:.2f} vs {workers[1]:.2f} ms")
+
+
 def record(ctx: Context, key: str, windows: dict[str, list[load.Window]], **extra: Any) -> None:
     ctx.details[key] = {**extra, **{name: [w.summary() for w in ws] for name, ws in windows.items()}}
 
@@ -181,7 +219,8 @@ def seize(ctx: Context, ph: Phase) -> list[Row]:
     deep = (f"by the end each pool lot held up to {depth['seize1']} (1-lot) / {depth['seize100']} (100-lot) "
             "seizures")
     return [
-        ratio_row("POST /seizures, 1 lot", ph.backend, "req/s", one, bare, rate, 0.5, deep),
+        ratio_row("POST /seizures, 1 lot", ph.backend, "req/s", one, bare, rate, 0.5,
+                  f"{cpu_note(one, bare)}; {deep}"),
         ratio_row("POST /seizures, 1 lot, p99", ph.backend, "ms", one, bare, p99, 0.5, higher_is_better=False),
         ratio_row("POST /seizures, 100 lots, per lot", ph.backend, "lots/s", hundred, one, rate, 5,
                   f"baseline: the 1-lot rate in lots/s; {deep}", scale=100),

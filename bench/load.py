@@ -55,6 +55,10 @@ class Window:
     statuses: dict[str, int] = field(default_factory=dict)
     first_error: str | None = None
     latencies_ms: list[float] | None = None
+    # CPU time per answered request, set by bench.figures: the whole machine's (server, database, load
+    # generator: what a saturated machine divides among requests) and the server workers' own.
+    machine_cpu_ms: float | None = None
+    worker_cpu_ms: float | None = None
 
     @property
     def rate(self) -> float:
@@ -65,7 +69,12 @@ class Window:
                 "seconds": round(self.seconds, 2), "requests": self.requests, "errors": self.errors,
                 "rate": round(self.rate, 1),
                 "p50_ms": round(self.p50_ms, 2), "p99_ms": round(self.p99_ms, 2),
-                "statuses": self.statuses, "first_error": self.first_error}
+                "statuses": self.statuses, "first_error": self.first_error,
+                "machine_cpu_ms": _rounded(self.machine_cpu_ms), "worker_cpu_ms": _rounded(self.worker_cpu_ms)}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def percentile(values: list[float], p: float) -> float:
