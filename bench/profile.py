@@ -201,6 +201,18 @@ def _print_raw(paths: list[str], top: int) -> None:
                 total += int(count)
     for frame, n in own.most_common(top):
         print(f"  {100 * n / max(total, 1):5.1f}%  {frame}")
+    by_package: collections.Counter = collections.Counter()
+    for frame, n in own.items():
+        by_package[_package(frame)] += n
+    print("  own samples by package: " + ", ".join(
+        f"{name} {100 * n / max(total, 1):.0f}%" for name, n in by_package.most_common(12)))
+
+
+def _package(frame: str) -> str:
+    """The top-level package of a py-spy frame `function (package/module.py:line)`; py-spy names a file of
+    the running program by its name alone."""
+    path = frame.rpartition("(")[2]
+    return path.split("/")[0] if "/" in path else "(file) " + path.split(":")[0]
 
 
 def main(argv: list[str] | None = None) -> int:
