@@ -37,6 +37,7 @@ class Gunicorn:
     workers: int = 2
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    root: str = ROOT  # the checkout whose code is served (see bench.compare)
 
     @property
     def url(self) -> str:
@@ -54,7 +55,7 @@ class Gunicorn:
                 [sys.executable, "-m", "gunicorn", "-c", os.path.join(ROOT, "bench", "gunicorn_conf.py"),
                  "-w", str(self.workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--timeout", "300",
                  "--graceful-timeout", "10", self.app],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
         return self
 
