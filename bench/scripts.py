@@ -135,6 +135,9 @@ def warm_mix(ds: Dataset, size: int, nonce: str, seed: int = 3) -> tuple[Script,
             start = rng.randrange(max(size - 10_000, 1))
             items.append(("GET", f"{API}/ledger/entries?start={start}&end={start + 10_000}", None))
         else:
+            if used == len(writes):
+                raise RuntimeError(f"the write-mix pool of {ds.name} ran out before the warm-up mix: "
+                                   "make Sizes.pools['mix'] larger")
             items.append(writes[used])
             used += 1
         taken.append(used)

@@ -17,7 +17,7 @@ class Sizes:
     # that even a fast machine seizes each lot only a few times in a run (queues stay short, as in the
     # figures' names); a pool that runs out shows as 409 errors in the table.
     pools: dict[str, int] = field(default_factory=lambda: {"seize1": 10_000, "seize100": 150_000,
-                                                           "mix": 3_000})
+                                                           "mix": 6_000})
     pool_cases: int = 5
     window: float = 8.0  # seconds per measured window
     rounds: int = 5  # odd, for a true median; the machine is shared, so single windows swing ±30%
