@@ -56,8 +56,9 @@ def _open(base, token, number, kind="execution"):
 def _ledger_verifies(server, tokens, tmp_path):
     status, key = call(server.url, tokens["AUDITOR"], "GET", "/ledger/key")
     assert status == 200
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "seizure-ledger"), "verify", "--url", server.url, "--token",
-                             tokens["AUDITOR"], "--key", key.strip(), "--state", str(tmp_path / "verify-state")],
+    verifier = os.path.join(os.path.dirname(sys.executable), "seizure-ledger")
+    result = subprocess.run([verifier, "verify", "--url", server.url, "--token", tokens["AUDITOR"],
+                             "--key", key.strip(), "--state", str(tmp_path / "verify-state")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 

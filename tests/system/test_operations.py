@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import postgres_database
-from tests.system.harness import Server, audit, call, make_units
+from tests.system.harness import Server, audit, call
 from tests.system.test_concurrency import _ledger_verifies, _open, _register
 
 pytestmark = pytest.mark.slow

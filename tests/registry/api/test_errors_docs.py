@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-import pytest
 
 from registry import create_app
 from registry.config import TestingConfig
@@ -187,7 +186,7 @@ def test_openapi_document_and_offline_docs(app):
             assert got.status_code == 404, path
 
 
-# -- health ---------------------------------------------------------------------------------------------------------------
+# -- health ------------------------------------------------------------------------------------------------------------
 def test_healthz_reports_an_unreachable_database(tmp_path):
     config = {k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()}
     app = create_app({**config, "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",

@@ -9,7 +9,6 @@ import random
 from decimal import Decimal
 from urllib.parse import quote
 
-import pytest
 
 from registry.services.lots import encode_cursor
 

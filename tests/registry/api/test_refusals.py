@@ -204,7 +204,7 @@ def test_a_pending_objection_still_blocks_the_parts_of_a_split_lot(app, session,
     cb = open_case(b, B_NO)
     seize(b, cb, [lot], "B-1")
     ok(y.post(f"{API}/lots/{lot['id']}/objections", json={"document_no": "(2026)沪0110执异2号",
-                                                         "claimant": "案外人某公司"}), 201)
+                                                          "claimant": "案外人某公司"}), 201)
     r = split(b, lot, [("ZJ-AL-0001-A", "4.0000"), ("ZJ-AL-0001-B", "6.0000")], "拆分")
     if r.status_code != 201:  # refusing the split while the objection is pending would do as well
         assert_problem(r, 409, "objection_pending")

@@ -193,7 +193,7 @@ def test_police_takeover_and_conversion_keep_seizures_ranks_and_terms(app, sessi
     before = {lot["id"]: lot_view(b, lot)["seizures"] for lot in lots[:2]}
     case = ok(w.post(f"{API}/cases/{cw['id']}/convert", json={"number": new_no, "document_no": "转执行裁定"}), 201)
     assert (case["id"], case["kind"], case["number"], case["previous_number"]) == (cw["id"], "execution", new_no,
-                                                                                    W_NO)
+                                                                                   W_NO)
     for lot in lots[:2]:
         after = lot_view(b, lot)["seizures"]
         assert [{**s, "case_number": None} for s in after] == [{**s, "case_number": None} for s in before[lot["id"]]]
@@ -376,6 +376,7 @@ def test_release_after_a_split_promotes_on_the_parts_only(app, session, units):
     for p in r["promoted"]:  # every promotion reported is one the lot view shows
         assert queue(b, p["lot_id"])[:1] == [(p["seizure_id"], 1, "effective")], p
     assert sorted(p["lot_id"] for p in r["promoted"]) == ids(parts)
+    assert {p["seizure_id"] for p in r["promoted"]} == {sw["id"]}  # Wuxi's, next in the parent's queue
     assert_audit_clean(app, session, units["auditor"])
 
 

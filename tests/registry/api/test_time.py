@@ -104,13 +104,13 @@ def test_as_of_shows_the_past_queue_and_the_future_expiries(app, session, units,
     size = ledger_size(reader)
     future = lot_view(reader, lot, as_of="2026-04-05T15:59:59Z")
     assert [(s["seizure_id"], s["status"]) for s in future["seizures"]] == [(sb["id"], "effective"),
-                                                                             (sy["id"], "queued")]
+                                                                            (sy["id"], "queued")]
     future = lot_view(reader, lot, as_of="2026-04-05T16:00:00+00:00")
     assert [(s["seizure_id"], s["rank"], s["status"]) for s in future["seizures"]] == [(sy["id"], 1, "effective")]
     assert future["seizures"][0]["effective_from"].startswith("2026-04-05T16:00:00")
     assert future["disposer"] == {"case_id": cy["id"], "unit": "SH-YANGPU-COURT"}
     assert [(s["seizure_id"], s["status"]) for s in future["history"]] == [(sw["id"], "released"),
-                                                                            (sb["id"], "expired")]
+                                                                           (sb["id"], "expired")]
     far = lot_view(reader, lot, as_of="2029-01-01T00:00:00+08:00")
     assert far["status"] == "free" and far["seizures"] == []
     # asking about the future changed nothing: now is still now
@@ -233,7 +233,7 @@ def test_notifications_after_a_cursor_are_only_the_newer_ones(app, session, unit
 
 def test_a_new_short_seizure_warns_a_client_that_polls_with_after(app, session, units, clock):
     lots, _, (sw, sb, sy) = three_in_a_queue(units, ("12.0000", "13.0000"), w_term="2026-04-30")
-    b, w = units["baoshan"], units["wuxi"]
+    b = units["baoshan"]
     seen = notifications(b)[-1]["id"]  # Baoshan polled: it is queued on both lots
     clock.advance(hours=1)
     cb2 = open_case(b, "(2026)沪0113执2号")

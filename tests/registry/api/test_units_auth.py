@@ -5,7 +5,6 @@ every check names what it was doing when it fails.
 """
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from registry.services.units import OPERATOR, revoke_tokens
