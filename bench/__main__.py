@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     if args.rounds or args.window:
         sizes = replace(sizes, rounds=args.rounds or sizes.rounds, window=args.window or sizes.window)
-    generator = ("wrk" if load.wrk_path() else "python") if args.loadgen == "auto" else args.loadgen
+    generator = load.auto_generator() if args.loadgen == "auto" else args.loadgen
     log = Log()
     work, others = _work_dir(log)
     ctx = Context(sizes, work, generator, log)

@@ -31,7 +31,7 @@ def compare(backend: str, other: str, rounds: int, seconds: float) -> None:
                     log=lambda m: print(m, file=sys.stderr))
     sides = {"A": Gunicorn("A", SERVICE, ds.url, ds.key_file, work, root=ROOT),
              "B": Gunicorn("B", SERVICE, ds.url, ds.key_file, work, root=os.path.abspath(other))}
-    ctx = figures.Context(QUICK, work, "wrk" if load.wrk_path() else "python", lambda m: None)
+    ctx = figures.Context(QUICK, work, load.auto_generator(), lambda m: None)
     script = scripts.seize(ds, "seize1", 1)
     try:
         for server in sides.values():

@@ -89,6 +89,11 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
+def auto_generator() -> str:
+    """wrk when installed, else the Python load generator."""
+    return "wrk" if wrk_path() else "python"
+
+
 def run(base: str, script: Script, *, seconds: float, connections: int, start: int = 0,
         generator: str = "python", work: str = ".", request_id: str | None = None) -> Window:
     """Drive `script` against `base` (http://host:port) for `seconds` with `connections` closed loops."""
