@@ -5,7 +5,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from . import cases, errors, executions, ledger, lots, notifications, seizures, units
-from .auth import identify, no_control_in_url, no_stray_query
+from .auth import identify, no_control_in_url, no_stray_query, settle_unconfirmed
 from .docs import register_docs
 from .routing import IdConverter, id_schema
 from .schemas import ProblemOut
@@ -41,6 +41,7 @@ def init_app(app: Flask) -> Api:
     app.before_request(no_control_in_url)
     app.before_request(identify)
     app.before_request(no_stray_query)
+    app.after_request(settle_unconfirmed)
     errors.register(app)
     register_docs(app)
     return api

@@ -1,6 +1,7 @@
 """Bearer-token authentication, the role table of SPEC §2, and slowing down token guessing."""
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import deque
@@ -8,12 +9,16 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from ..db import get_session, open_write_early, read_by_statement
+from ..db import database, end_read, get_session, open_write_early, read_by_statement
 from ..rules import DomainError
+from ..services import credentials
+from ..services.units import TOKEN, authenticate, secret_digest
+from .errors import database_unavailable, domain_error
 from .fields import NOT_TEXT
-from ..services.units import authenticate
 
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 READERS = ("court", "police", "auditor", "admin")
@@ -57,6 +62,38 @@ class Caller:
     kind: str
 
 
+class KnownTokens:
+    """Tokens this process has authenticated in full: id → (hash of the secret, unit code, unit kind).
+
+    A write with one of them skips the authentication query: its lock statement confirms the token (see
+    `services.credentials`). A token's unit and kind never change; only revocation does, and that is what the
+    lock statement checks. Bounded, the oldest forgotten first.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[bytes, str, str]] = {}
+
+    def get(self, token_id: str) -> tuple[bytes, str, str] | None:
+        return self._known.get(token_id)
+
+    def remember(self, token_id: str, secret_hash: bytes, code: str, kind: str) -> None:
+        with self._lock:
+            self._known[token_id] = (secret_hash, code, kind)
+            if len(self._known) > self.LIMIT:
+                self._known.pop(next(iter(self._known)))
+
+    def forget(self, token_id: str) -> None:
+        with self._lock:
+            self._known.pop(token_id, None)
+
+
+def _known_tokens() -> KnownTokens:
+    return current_app.extensions.setdefault("registry.known_tokens", KnownTokens())
+
+
 def identify() -> None:
     """before_request: every API path but the docs needs a valid token."""
     if not request.path.startswith("/api/v1") or request.path.startswith(PUBLIC_PATHS):
@@ -67,17 +104,66 @@ def identify() -> None:
         raise DomainError("rate_limited", "too many failed authentications; wait a minute")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
     session = get_session()
     view = _view()
-    if request.method not in SAFE_METHODS and not getattr(view, "__reads_only__", False):
+    writes = request.method not in SAFE_METHODS and not getattr(view, "__reads_only__", False)
+    if writes and _confirm_with_write(session, bearer):
+        return
+    if writes:
         open_write_early(session)
     elif getattr(view, "__reads_by_statement__", False):
         read_by_statement(session)
-    unit = authenticate(session, token.strip()) if scheme.lower() == "bearer" else None
+    unit = authenticate(session, bearer) if bearer else None
     if unit is None:
         failures.fail(client)
         raise DomainError("unauthenticated", "a valid bearer token is required")
+    _known_tokens().remember(bearer.partition(".")[0], bytes(unit.secret_hash), unit.code, unit.kind)
     g.unit = Caller(unit.code, unit.kind)
+
+
+def _confirm_with_write(session: Session, bearer: str) -> bool:
+    """A known token on a write: let the write's lock statement confirm it (`services.credentials`)."""
+    token_id, _, secret = bearer.partition(".")
+    known = _known_tokens().get(token_id) if TOKEN.fullmatch(bearer) else None
+    if known is None or not hmac.compare_digest(secret_digest(secret), known[0]):
+        return False
+    credentials.confirm_with_write(session, token_id, known[0])
+    g.unit = Caller(known[1], known[2])
+    g.unconfirmed_token = token_id
+    return True
+
+
+def settle_unconfirmed(response: Response) -> Response:
+    """after_request: a token left to its write's lock statement is confirmed before anything is answered.
+
+    The write refused it (401): forget it and count the failure. The request never reached a write's lock
+    (refused before it, or it wrote nothing): authenticate it in full now, and answer 401 if it fails, as
+    if it had been authenticated first.
+    """
+    token_id = g.pop("unconfirmed_token", None)
+    if token_id is None:
+        return response
+    session = get_session()
+    owed = credentials.pending(session)
+    credentials.forget(session)
+    try:
+        if response.status_code != 401 and (not owed or _still_valid(token_id)):
+            return response
+    except SQLAlchemyError as error:  # unknown whether the token is valid: answer nothing but "retry"
+        return database_unavailable(error)
+    _known_tokens().forget(token_id)
+    _failures().fail(request.remote_addr or "?")
+    return domain_error(DomainError("unauthenticated", "a valid bearer token is required"))
+
+
+def _still_valid(token_id: str) -> bool:
+    """Authenticate a token again, in a session of its own (the request's may be mid-failure)."""
+    header = request.headers.get("Authorization", "")
+    with database().sessions() as own:
+        unit = authenticate(own, header.partition(" ")[2].strip())
+        end_read(own)
+    return unit is not None and unit.code == g.unit.code
 
 
 def _view() -> Callable[..., Any] | None:

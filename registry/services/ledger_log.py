@@ -20,7 +20,7 @@ from ledger.merkle import CompactRange, leaf_hash
 from ..db import end_read
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 from ..types import UTCDateTime
-from . import head_seen
+from . import credentials, head_seen
 
 TICK = timedelta(microseconds=1)
 
@@ -39,16 +39,19 @@ class Head:
     frontier: bytes
 
 
-_LOCK = select(LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier) \
-    .where(LedgerHead.id == 1).with_for_update()
-_LOCK_AND_RESERVE = select(LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier,
+_HEAD = (LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier)
+# The lock also confirms the caller's token when one is owed (see `credentials`): no query of its own.
+_LOCK = select(*_HEAD, credentials.LIVE).where(LedgerHead.id == 1).with_for_update()
+_LOCK_AND_RESERVE = select(*_HEAD, credentials.LIVE,
                            func.nextval(bindparam("sequence", type_=String()).cast(REGCLASS))) \
     .where(LedgerHead.id == 1).with_for_update()
 
 
 def lock_head(session: Session) -> Head:
     """Lock the one head row; every write takes this lock first, so the ledger has one total order."""
-    return Head(*session.connection().execute(_LOCK).one())
+    *head, live = session.connection().execute(_LOCK, credentials.params(session)).one()
+    credentials.settle(session, live)
+    return Head(*head)
 
 
 def lock_head_reserving(session: Session, sequence: str) -> tuple[Head, int]:
@@ -56,7 +59,9 @@ def lock_head_reserving(session: Session, sequence: str) -> tuple[Head, int]:
 
     With its id known before it is inserted, a new row can go in with its ledger entry: see `RowsWithEntry`.
     """
-    *head, reserved = session.connection().execute(_LOCK_AND_RESERVE, {"sequence": sequence}).one()
+    *head, live, reserved = session.connection().execute(
+        _LOCK_AND_RESERVE, {"sequence": sequence, **credentials.params(session)}).one()
+    credentials.settle(session, live)
     return Head(*head), reserved
 
 

@@ -28,13 +28,13 @@ class IssuedToken:
     token: str
 
 
-def _digest(secret: str) -> bytes:
+def secret_digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
 def _new_token(tx: Tx, unit_code: str) -> tuple[str, str]:
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    tx.session.add(Token(id=token_id, unit_code=unit_code, secret_hash=_digest(secret), created_at=tx.now))
+    tx.session.add(Token(id=token_id, unit_code=unit_code, secret_hash=secret_digest(secret), created_at=tx.now))
     return token_id, f"{token_id}.{secret}"
 
 
@@ -97,9 +97,9 @@ def authenticate(session: Session, bearer: str):
     if row is not None:
         head_seen.saw(session, row)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:
-        hmac.compare_digest(_digest(secret), bytes(32))  # same work whether or not the id exists
+        hmac.compare_digest(secret_digest(secret), bytes(32))  # same work whether or not the id exists
         return None
-    if not hmac.compare_digest(_digest(secret), bytes(row.secret_hash)):
+    if not hmac.compare_digest(secret_digest(secret), bytes(row.secret_hash)):
         return None
     return row
 

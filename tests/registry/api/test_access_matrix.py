@@ -360,6 +360,40 @@ def test_the_matrix_covers_every_documented_operation_and_without_a_token_each_i
     assert client.get("/healthz").get_json()["status"] == "ok"
 
 
+def test_a_known_token_revoked_elsewhere_is_refused_by_its_next_request_whatever_it_asks(app, session, units):
+    """A process that has authenticated a token lets the write's lock statement confirm it on later writes.
+    Revoked by anyone else (another worker, the command line), it is refused with 401 by its next request,
+    whether that request would write, is invalid, or is one its unit may not make, and nothing is recorded."""
+    b = units["baoshan"]
+    [lot] = register_lots(b, ["1.0000"], prefix="KNOWN")
+    case = open_case(b, "(2026)沪0113执9号")
+    body = {"case_id": case["id"], "kind": "seal", "document_no": "(2026)沪0113执9号之一", "served_at": SERVED,
+            "lot_ids": [lot["id"]]}
+    asks = [({"json": body}, "a write it could make"),
+            ({"json": {"case_id": case["id"]}}, "an invalid body"),
+            ({"json": body, "headers": {"Idempotency-Key": "k" * 201}}, "an invalid Idempotency-Key"),
+            ({"json": {"code": "X", "name": "X", "kind": "court"}, "path": "/units"}, "an admin's operation")]
+    with app.app_context():
+        tokens = [issue_token(session, OPERATOR, "SH-BAOSHAN-COURT") for _ in asks]
+    client = app.test_client()
+    for issued in tokens:  # one write each: every token is now known to this process
+        r = client.post(f"{API}/cases", json={"number": f"(2026)沪0113执{issued.token_id[:6]}号",
+                                              "kind": "execution"},
+                        headers={"Authorization": f"Bearer {issued.token}"})
+        assert r.status_code == 201, r.get_json()
+    with app.app_context():  # not through this app: the tokens it knows are untouched
+        revoke_tokens(session, OPERATOR, [t.token_id for t in tokens])
+    before = recorded(units["auditor"])
+    for issued, (ask, what) in zip(tokens, asks):
+        headers = {"Authorization": f"Bearer {issued.token}", **ask.get("headers", {})}
+        r = client.post(API + ask.get("path", "/seizures"), json=ask["json"], headers=headers)
+        assert r.status_code == 401, what
+        assert_problem(r, 401, "unauthenticated")
+    assert recorded(units["auditor"]) == before
+    assert units["yangpu"].post(f"{API}/cases", json={"number": "(2026)沪0110执9号", "kind": "execution"}) \
+        .status_code == 201  # other units' known tokens still write
+
+
 def test_a_revoked_token_is_refused_on_the_very_next_request(app, session, units):
     b = units["baoshan"]
     token_id = b.token.split(".", 1)[0]

@@ -1,9 +1,10 @@
 """How requests use their database transactions: what keeps a busy registry's requests cheap.
 
 Reads end with COMMIT, never ROLLBACK: psycopg forgets every prepared statement of a connection on ROLLBACK,
-so the queries every request repeats would be parsed and planned anew each time. On PostgreSQL a write
-authenticates inside its own write transaction (one BEGIN per write); on SQLite authentication stays outside
-the writer lock. A write still open when its request ends is rolled back, never committed.
+so the queries every request repeats would be parsed and planned anew each time. A write by a token the
+process has authenticated before is one transaction: the write's lock statement confirms the token. A first
+write authenticates inside its write transaction on PostgreSQL, and before the writer lock on SQLite. A write
+still open when its request ends is rolled back, never committed.
 """
 from __future__ import annotations
 
@@ -53,27 +54,39 @@ def test_reads_end_with_commit_and_keep_their_prepared_statements(app, session, 
         assert prepared >= 2  # authentication and the lot's query, at least
 
 
-def test_a_write_is_one_transaction_on_postgresql_and_a_refused_one_rolls_back(app, session, units):
+def test_a_write_is_one_transaction_and_a_refused_one_rolls_back(app, session, units):
     b = units["baoshan"]
-    lots = register_lots(b, ["23.4567", "24.0001"])
+    lots = register_lots(b, ["23.4567", "24.0001"])  # baoshan's token is now known to this process
     case = open_case(b, PRUDENT_NO)
-    postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
     with transactions(app) as seen:
         seized = seize(b, case, lots, f"{PRUDENT_NO}之一")
-    # SQLite: authentication reads first, then BEGIN IMMEDIATE takes the writer lock for the write itself.
-    assert seen == ({"begin": 1, "commit": 1, "rollback": 0} if postgresql
-                    else {"begin": 2, "commit": 2, "rollback": 0})
+    assert seen == {"begin": 1, "commit": 1, "rollback": 0}
     assert [(x["rank"], x["status"]) for x in seized["lots"]] == [(1, "effective")] * 2
+    police = units["police"]
+    police.get(f"{API}/lots/{lots[0]['id']}")
     with transactions(app) as seen:
-        refused = try_seize(units["police"], case, lots, "沪公经立字〔2025〕77号")  # not the police's case
+        refused = try_seize(police, case, lots, "沪公经立字〔2025〕77号")  # not the police's case
     assert refused.status_code == 403
-    assert seen == ({"begin": 1, "commit": 0, "rollback": 1} if postgresql
-                    else {"begin": 2, "commit": 1, "rollback": 1})
+    assert seen == {"begin": 1, "commit": 0, "rollback": 1}
     y = units["yangpu"]
     again = seize(y, open_case(y, "(2025)沪0110执77号"), lots, "(2025)沪0110执77号之一")
     assert again["id"] > seized["id"]
     assert [(x["rank"], x["status"]) for x in again["lots"]] == [(2, "queued")] * 2
     assert assert_audit_clean(app, session) > 0
+
+
+def test_a_first_write_authenticates_in_full(app, session, units):
+    """A token this process has not seen yet is authenticated by a query: inside the write transaction on
+    PostgreSQL, in a read transaction before the writer lock on SQLite."""
+    b = units["baoshan"]
+    lots = register_lots(b, ["23.4567"])
+    case = open_case(b, PRUDENT_NO)
+    app.extensions.pop("registry.known_tokens", None)  # as a freshly started worker
+    postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
+    with transactions(app) as seen:
+        seize(b, case, lots, f"{PRUDENT_NO}之一")
+    assert seen == ({"begin": 1, "commit": 1, "rollback": 0} if postgresql
+                    else {"begin": 2, "commit": 2, "rollback": 0})
 
 
 def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(app, session, units, clock):
