@@ -18,6 +18,7 @@ from ledger.encoding import ZERO_HASH
 from ledger.merkle import CompactRange, leaf_hash
 
 from ..db import end_read
+from ..driver import Direct
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 from ..types import UTCDateTime
 from . import credentials, head_seen
@@ -41,15 +42,15 @@ class Head:
 
 _HEAD = (LedgerHead.size, LedgerHead.last_hash, LedgerHead.last_time, LedgerHead.frontier)
 # The lock also confirms the caller's token when one is owed (see `credentials`): no query of its own.
-_LOCK = select(*_HEAD, credentials.LIVE).where(LedgerHead.id == 1).with_for_update()
-_LOCK_AND_RESERVE = select(*_HEAD, credentials.LIVE,
-                           func.nextval(bindparam("sequence", type_=String()).cast(REGCLASS))) \
-    .where(LedgerHead.id == 1).with_for_update()
+_LOCK = Direct(select(*_HEAD, credentials.LIVE).where(LedgerHead.id == 1).with_for_update())
+_LOCK_AND_RESERVE = Direct(select(*_HEAD, credentials.LIVE,
+                                  func.nextval(bindparam("sequence", type_=String()).cast(REGCLASS)))
+                           .where(LedgerHead.id == 1).with_for_update())
 
 
 def lock_head(session: Session) -> Head:
     """Lock the one head row; every write takes this lock first, so the ledger has one total order."""
-    *head, live = session.connection().execute(_LOCK, credentials.params(session)).one()
+    [(*head, live)] = _LOCK.rows(session.connection(), credentials.params(session))
     credentials.settle(session, live)
     return Head(*head)
 
@@ -59,8 +60,8 @@ def lock_head_reserving(session: Session, sequence: str) -> tuple[Head, int]:
 
     With its id known before it is inserted, a new row can go in with its ledger entry: see `RowsWithEntry`.
     """
-    *head, live, reserved = session.connection().execute(
-        _LOCK_AND_RESERVE, {"sequence": sequence, **credentials.params(session)}).one()
+    [(*head, live, reserved)] = _LOCK_AND_RESERVE.rows(session.connection(),
+                                                       {"sequence": sequence, **credentials.params(session)})
     credentials.settle(session, live)
     return Head(*head), reserved
 
@@ -91,29 +92,29 @@ def append(session: Session, head: Head, now: datetime, actor: str, type_: str, 
     frontier = CompactRange.from_bytes(head.frontier)
     nodes = frontier.append(leaf_hash(body))
     moved = Head(entry.seq + 1, entry_hash(body), now, frontier.to_bytes())
-    # The head lock is held until commit, so every statement here delays every other write: Core statements
-    # built once (the ORM's bulk-insert path costs more than the inserts), and one round trip on PostgreSQL.
+    # The head lock is held until commit, so every statement here delays every other write: statements run
+    # on the driver (`Direct`), and one round trip on PostgreSQL.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         also, params = rows if rows is not None else (None, {})
-        connection.execute(_append_postgresql(also), {
+        _append_postgresql(also).run(connection, {
             "seq": entry.seq, "body": body, "time": now, "levels": [n[0] for n in nodes],
             "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved), **params})
     elif rows is not None:
         raise ValueError("rows with the entry are a PostgreSQL statement")
     else:
-        connection.execute(_INSERT_ENTRY, {"seq": entry.seq, "body": body, "time": now})
-        connection.execute(_INSERT_NODE, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-        connection.execute(_MOVE_HEAD, vars(moved))
+        _INSERT_ENTRY.run(connection, {"seq": entry.seq, "body": body, "time": now})
+        _INSERT_NODE.run_many(connection, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
+        _MOVE_HEAD.run(connection, vars(moved))
     head.size, head.last_hash, head.last_time, head.frontier = moved.size, moved.last_hash, now, moved.frontier
     return entry
 
 
-_INSERT_ENTRY = insert(LedgerEntry.__table__)
-_INSERT_NODE = insert(LedgerNode.__table__)
-_MOVE_HEAD = update(LedgerHead.__table__).where(LedgerHead.id == 1).values(
+_INSERT_ENTRY = Direct(insert(LedgerEntry.__table__).values({c: bindparam(c) for c in ("seq", "body", "time")}))
+_INSERT_NODE = Direct(insert(LedgerNode.__table__).values({c: bindparam(c) for c in ("level", "index", "hash")}))
+_MOVE_HEAD = Direct(update(LedgerHead.__table__).where(LedgerHead.id == 1).values(
     size=bindparam("size"), last_hash=bindparam("last_hash"), last_time=bindparam("last_time"),
-    frontier=bindparam("frontier"))
+    frontier=bindparam("frontier")))
 _APPEND_POSTGRESQL = """
     WITH {rows}entry AS (INSERT INTO ledger_entries (seq, body, time) VALUES (:seq, :body, :time)),
          nodes AS (INSERT INTO ledger_nodes (level, index, hash)
@@ -129,8 +130,9 @@ _APPEND_BINDS = (bindparam("body", type_=LargeBinary()), bindparam("time", type_
 def _append_postgresql(rows: RowsWithEntry | None):
     """The append statement, with a write's own rows in front when given; built once per kind of write."""
     if rows is None:
-        return text(_APPEND_POSTGRESQL.format(rows="")).bindparams(*_APPEND_BINDS)
-    return text(_APPEND_POSTGRESQL.format(rows=f"{rows.ctes},\n         ")).bindparams(*_APPEND_BINDS, *rows.binds)
+        return Direct(text(_APPEND_POSTGRESQL.format(rows="")).bindparams(*_APPEND_BINDS))
+    return Direct(text(_APPEND_POSTGRESQL.format(rows=f"{rows.ctes},\n         "))
+                  .bindparams(*_APPEND_BINDS, *rows.binds))
 
 
 def empty_head() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Date, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..driver import Direct
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
 from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
@@ -66,16 +67,18 @@ def _seizure_values(seizure: Seizure) -> dict[str, Any]:
 def _insert_seizure(session: Session, seizure: Seizure, position: int, lots: list[tuple[int, int | None]]) -> int:
     """Insert the seizure and its holds; return its id (SQLite: the id comes from the insert)."""
     connection = session.connection()
-    seizure_id = connection.execute(_INSERT_SEIZURE, _seizure_values(seizure)).scalar_one()
-    connection.execute(_INSERT_HOLD, [{"seizure_id": seizure_id, "lot_id": lot_id, "case_id": seizure.case_id,
-                                       "position": position, "registered_at": seizure.recorded_at,
-                                       "term_days": term_days} for lot_id, term_days in lots])
+    [(seizure_id,)] = _INSERT_SEIZURE.rows(connection, _seizure_values(seizure))
+    _INSERT_HOLD.run_many(connection, [{"seizure_id": seizure_id, "lot_id": lot_id, "case_id": seizure.case_id,
+                                        "position": position, "registered_at": seizure.recorded_at,
+                                        "term_days": term_days} for lot_id, term_days in lots])
     return seizure_id
 
 
 _SEIZURE_COLUMNS = ("case_id", "unit_code", "kind", "document_no", "served_at", "recorded_at", "term_end")
-_INSERT_SEIZURE = insert(Seizure.__table__).returning(Seizure.id)
-_INSERT_HOLD = insert(Hold.__table__)
+_INSERT_SEIZURE = Direct(insert(Seizure.__table__).values({c: bindparam(c) for c in _SEIZURE_COLUMNS})
+                         .returning(Seizure.id))
+_HOLD_COLUMNS = ("seizure_id", "lot_id", "case_id", "position", "registered_at", "term_days")
+_INSERT_HOLD = Direct(insert(Hold.__table__).values({c: bindparam(c) for c in _HOLD_COLUMNS}))
 # The seizure (its id reserved with the head lock) and all its holds, written with its ledger entry.
 _SEIZURE_WITH_ENTRY = RowsWithEntry(
     """

@@ -1,0 +1,119 @@
+"""Statements run straight on the database driver, for the few a write sends while it holds the ledger lock.
+
+Every write holds the one ledger-head lock from its first statement to its COMMIT, so what SQLAlchemy does
+around each statement (the compiled-cache lookup, an execution context, a result object; some 40 µs on a
+small machine, more than SQLite takes to run the statement) is paid by every write in turn. A `Direct`
+statement is still written as a Core statement and typed by its columns: it is compiled once per dialect, its
+parameters go through the same type conversions SQLAlchemy would apply, and it runs on the DBAPI connection
+of the caller's transaction, so it commits and rolls back with everything else. Its rows come back as plain
+tuples, converted by the result types of its columns. Driver errors are handed to SQLAlchemy as its own
+would be (wrapped, and a lost connection invalidated), and statement event listeners still see it.
+
+Only statements with fixed SQL qualify (no `IN` lists expanded at execution, no literal rendering) that
+name every value they write (no column defaults computed in Python).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # positional paramstyles: bind names in placeholder order
+    escaped: dict[str, str]  # bind name → the name in the SQL, where the dialect had to change it
+    defaults: dict[str, Any]  # binds with a value of their own (`id == 1`)
+    processors: dict[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+class Direct:
+    """A Core statement run on the driver: `rows(connection, params)`, `run(connection, params)`,
+    `run_many(connection, rows_of_params)`."""
+
+    def __init__(self, statement: ClauseElement):
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            found = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+    def _execute(self, connection: Connection, params: Sequence[dict[str, Any]], many: bool) -> Any:
+        compiled = self._compiled(connection.dialect)
+        bound = [_bind(compiled, p) for p in params]
+        parameters = bound if many else bound[0]
+        dispatch = connection.dispatch
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            if dispatch.before_cursor_execute:
+                dispatch.before_cursor_execute(connection, cursor, compiled.sql, parameters, None, many)
+            if many:
+                cursor.executemany(compiled.sql, parameters)
+            else:
+                cursor.execute(compiled.sql, parameters)
+            if dispatch.after_cursor_execute:
+                dispatch.after_cursor_execute(connection, cursor, compiled.sql, parameters, None, many)
+            return cursor
+        except connection.dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            # SQLAlchemy's own handling: its exception classes, and a lost connection invalidated in the pool.
+            connection._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)
+
+    def rows(self, connection: Connection, params: dict[str, Any] | None = None) -> list[tuple]:
+        cursor = self._execute(connection, [params or {}], many=False)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        processors = self._compiled(connection.dialect).results
+        if not processors:  # text without declared columns: the driver's values as they are
+            return [tuple(row) for row in fetched]
+        return [tuple(value if convert is None else convert(value) for convert, value in zip(processors, row))
+                for row in fetched]
+
+    def run(self, connection: Connection, params: dict[str, Any] | None = None) -> None:
+        self._execute(connection, [params or {}], many=False).close()
+
+    def run_many(self, connection: Connection, params: Sequence[dict[str, Any]]) -> None:
+        self._execute(connection, params, many=True).close()
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a Direct statement must have fixed SQL: no expanding or literal-execute parameters")
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        raise ValueError("a Direct statement must name every value: no column defaults computed in Python")
+    binds = compiled.binds
+    processors = {}
+    for name, bind in binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    defaults = {name: bind.effective_value for name, bind in binds.items()
+                if not bind.required and bind.callable is None}
+    # What the statement returns (a SELECT's columns, RETURNING's), as SQLAlchemy itself reads its results.
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in compiled._result_columns)
+    return _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
+                     dict(compiled.escaped_bind_names or {}), defaults, processors, results)
+
+
+def _bind(compiled: _Compiled, params: dict[str, Any]) -> Any:
+    values = {**compiled.defaults, **params}
+    for name, process in compiled.processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    if compiled.names is not None:
+        return tuple(values[name] for name in compiled.names)
+    if compiled.escaped:
+        return {compiled.escaped.get(name, name): value for name, value in values.items()}
+    return values
