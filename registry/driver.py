@@ -1,19 +1,21 @@
-"""Statements run straight on the database driver, for the few a write sends while it holds the ledger lock.
+"""Statements run straight on the database driver: those every write sends, and the query of lots.
 
 Every write holds the one ledger-head lock from its first statement to its COMMIT, so what SQLAlchemy does
-around each statement (the compiled-cache lookup, an execution context, a result object; some 40 µs on a
-small machine, more than SQLite takes to run the statement) is paid by every write in turn. A `Direct`
-statement is still written as a Core statement and typed by its columns: it is compiled once per dialect, its
-parameters go through the same type conversions SQLAlchemy would apply, and it runs on the DBAPI connection
-of the caller's transaction, so it commits and rolls back with everything else. Its rows come back as plain
-tuples, converted by the result types of its columns. Driver errors are handed to SQLAlchemy as its own
-would be (wrapped, and a lost connection invalidated), and statement event listeners still see it.
+around each statement (the compiled-cache lookup, which hashes the whole statement, an execution context, a
+result object: some 40 µs on a small machine, more than SQLite takes to run the statement) is paid by every
+write in turn. A `Direct` statement is still written as a Core statement and typed by its columns: it is
+compiled once per dialect, its parameters go through the type conversions SQLAlchemy would apply, and it
+runs on the DBAPI connection of the caller's transaction, so it commits and rolls back with everything else.
+Its rows are named tuples (by position, and by column name like SQLAlchemy's rows), converted by the result
+types of its columns. Driver errors are handed to SQLAlchemy's own handling (its exception classes, and a
+lost connection invalidated), and statement event listeners still see the statement.
 
 Only statements with fixed SQL qualify (no `IN` lists expanded at execution, no literal rendering) that
 name every value they write (no column defaults computed in Python).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -30,6 +32,7 @@ class _Compiled:
     defaults: dict[str, Any]  # binds with a value of their own (`id == 1`)
     processors: dict[str, Callable[[Any], Any]]
     results: tuple[Callable[[Any], Any] | None, ...]
+    row: Callable[..., tuple]  # rows by position and by column name, as SQLAlchemy's Row
 
 
 class Direct:
@@ -73,11 +76,20 @@ class Direct:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        processors = self._compiled(connection.dialect).results
-        if not processors:  # text without declared columns: the driver's values as they are
+        compiled = self._compiled(connection.dialect)
+        if not compiled.results:  # text without declared columns: the driver's values as they are
             return [tuple(row) for row in fetched]
-        return [tuple(value if convert is None else convert(value) for convert, value in zip(processors, row))
-                for row in fetched]
+        make = compiled.row._make
+        converted = [(i, convert) for i, convert in enumerate(compiled.results) if convert is not None]
+        if not converted:
+            return [make(row) for row in fetched]
+        rows = []
+        for raw in fetched:
+            values = list(raw)
+            for i, convert in converted:
+                values[i] = convert(values[i])
+            rows.append(make(values))
+        return rows
 
     def run(self, connection: Connection, params: dict[str, Any] | None = None) -> None:
         self._execute(connection, [params or {}], many=False).close()
@@ -101,10 +113,11 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     defaults = {name: bind.effective_value for name, bind in binds.items()
                 if not bind.required and bind.callable is None}
     # What the statement returns (a SELECT's columns, RETURNING's), as SQLAlchemy itself reads its results.
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in compiled._result_columns)
+    columns = compiled._result_columns
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
     return _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                     dict(compiled.escaped_bind_names or {}), defaults, processors, results)
+                     dict(compiled.escaped_bind_names or {}), defaults, processors, results, row)
 
 
 def _bind(compiled: _Compiled, params: dict[str, Any]) -> Any:

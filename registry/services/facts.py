@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, exists, literal_column, null, or_, selec
 from sqlalchemy.orm import Session
 
 from ..db import more_reads
+from ..driver import Direct
 from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
                       Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
@@ -138,9 +139,8 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     case_rows, asked_case_rows, bound = [], [], False
     # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
     one = len(wanted) == 1
-    rows = session.connection().execute(
-        _lots_statement(name, as_of is not None, for_view, one, with_case is not None),
-        {"ids": listed_or_one(name, wanted, one), "as_of": as_of, "case_id": with_case}).all()
+    rows = _lots_query(name, as_of is not None, for_view, one, with_case is not None).rows(
+        session.connection(), {"ids": listed_or_one(name, wanted, one), "as_of": as_of, "case_id": with_case})
     for row in rows:
         if row.id is None:  # a row of the case asked for
             asked_case_rows.append(row)
@@ -213,6 +213,12 @@ def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool, w
     case = select(*shape).select_from(Case).outerjoin(CaseAssistant, _assisting(Case.id, timed)) \
         .where(Case.id == bindparam("case_id"))
     return union_all(query, case)
+
+
+@prebuilt
+def _lots_query(dialect_name: str, timed: bool, for_view: bool, one: bool, with_case: bool = False) -> Direct:
+    """`_lots_statement` run on the driver: every write and every lot view sends it (see `registry.driver`)."""
+    return Direct(_lots_statement(dialect_name, timed, for_view, one, with_case))
 
 
 def _by_position(hold: HoldFacts) -> int:

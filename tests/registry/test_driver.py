@@ -40,7 +40,8 @@ def test_own_values_many_rows_and_returning(engine):
     with engine.begin() as connection:
         assert head.rows(connection) == [(0, None)]
         move.run(connection, {"size": 7, "last_time": AT})
-        assert head.rows(connection) == [(7, AT)]
+        [row] = head.rows(connection)
+        assert row == (7, AT) and (row.size, row.last_time) == (7, AT)  # by position and by column name
         Direct(ENTRY).run_many(connection, [{"seq": i, "body": b"x", "time": AT} for i in range(3)])
         assert [seq for seq, *_ in Direct(ENTRIES).rows(connection, {"from": 1})] == [1, 2]
         assert returning.rows(connection, {"seq": 3, "body": b"y", "time": AT}) == [(3, AT)]
