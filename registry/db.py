@@ -13,10 +13,11 @@ import time
 from typing import Any, Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .driver import Direct
 from .sqlite_writers import QueuedWriterConnection
 
 log = logging.getLogger("registry.db")
@@ -73,7 +74,10 @@ def _configure_sqlite(engine: Engine) -> None:
         begin = conn.get_execution_options().get("sqlite_begin", "BEGIN")
         if begin == "BEGIN IMMEDIATE":
             conn.connection.dbapi_connection.queue_for_write()
-        conn.exec_driver_sql(begin)
+        _SQLITE_BEGIN[begin].run(conn)  # on the driver: every request begins at least one transaction
+
+
+_SQLITE_BEGIN = {begin: Direct(text(begin)) for begin in ("BEGIN", "BEGIN IMMEDIATE")}
 
 
 def write_options(session: Session) -> dict[str, str]:
