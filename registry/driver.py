@@ -7,8 +7,9 @@ write in turn. A `Direct` statement is still written as a Core statement and typ
 compiled once per dialect, its parameters go through the type conversions SQLAlchemy would apply, and it
 runs on the DBAPI connection of the caller's transaction, so it commits and rolls back with everything else.
 Its rows are named tuples (by position, and by column name like SQLAlchemy's rows), converted by the result
-types of its columns. Driver errors are handed to SQLAlchemy's own handling (its exception classes, and a
-lost connection invalidated), and statement event listeners still see the statement.
+types of its columns; NULL stays None without a call, as it does through every type the registry uses. Driver
+errors are handed to SQLAlchemy's own handling (its exception classes, and a lost connection invalidated),
+and statement event listeners still see the statement.
 
 Only statements with fixed SQL qualify (no `IN` lists expanded at execution, no literal rendering) that
 name every value they write (no column defaults computed in Python).
@@ -87,7 +88,9 @@ class Direct:
         for raw in fetched:
             values = list(raw)
             for i, convert in converted:
-                values[i] = convert(values[i])
+                value = values[i]
+                if value is not None:  # NULL reads as None through every type here: no call for it
+                    values[i] = convert(value)
             rows.append(make(values))
         return rows
 

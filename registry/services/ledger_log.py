@@ -179,20 +179,20 @@ def fetch_nodes(session: Session, also: Sequence[tuple[int, int]] = ()):
         if wanted:
             params = {"levels": [lv for lv, _ in wanted], "indexes": [ix for _, ix in wanted]} if postgresql \
                 else {"keys": json.dumps(wanted)}
-            rows = session.connection().execute(_NODES_POSTGRESQL if postgresql else _NODES_SQLITE, params)
+            rows = (_NODES_POSTGRESQL if postgresql else _NODES_SQLITE).rows(session.connection(), params)
             known.update(((level, index), bytes(h)) for level, index, h in rows)
         return {k: known[k] for k in keys if k in known}
     return fetch
 
 
-# One statement whatever the number of nodes, each found by its primary key.
-_NODES_POSTGRESQL = text("""
+# One statement whatever the number of nodes, each found by its primary key; every proof sends it.
+_NODES_POSTGRESQL = Direct(text("""
     SELECT n.level, n.index, n.hash
     FROM unnest(CAST(:levels AS integer[]), CAST(:indexes AS bigint[])) AS k(level, index)
-    JOIN ledger_nodes AS n ON n.level = k.level AND n.index = k.index""")
-_NODES_SQLITE = text("""
+    JOIN ledger_nodes AS n ON n.level = k.level AND n.index = k.index"""))
+_NODES_SQLITE = Direct(text("""
     SELECT n.level, n."index", n.hash FROM json_each(:keys) AS k
-    JOIN ledger_nodes AS n ON n.level = json_extract(k.value, '$[0]') AND n."index" = json_extract(k.value, '$[1]')""")
+    JOIN ledger_nodes AS n ON n.level = json_extract(k.value, '$[0]') AND n."index" = json_extract(k.value, '$[1]')"""))
 
 
 def ledger_size(session: Session) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ..driver import Direct
 from ..models import Token, Unit
 from ..rules import DomainError
 from .facts import not_found
@@ -83,9 +84,9 @@ def revoke_tokens(session: Session, actor: str, token_ids: list[str] | None = No
     return run_write(session, actor, work)
 
 
-# Built once: constructing a select costs more than running this one.
-_BEARER = select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, *head_seen.COLUMNS) \
-    .join(Unit, Unit.code == Token.unit_code).where(Token.id == bindparam("token_id"))
+# Every request that authenticates in full sends it: built once, run on the driver (`registry.driver`).
+_BEARER = Direct(select(Token.secret_hash, Token.revoked_at, Unit.code, Unit.kind, *head_seen.COLUMNS)
+                 .join(Unit, Unit.code == Token.unit_code).where(Token.id == bindparam("token_id")))
 
 
 def authenticate(session: Session, bearer: str):
@@ -93,7 +94,8 @@ def authenticate(session: Session, bearer: str):
     if not TOKEN.fullmatch(bearer):  # checked before any lookup: nothing malformed reaches the database
         return None
     token_id, _, secret = bearer.partition(".")
-    row = session.connection().execute(_BEARER, {"token_id": token_id}).first()
+    found = _BEARER.rows(session.connection(), {"token_id": token_id})
+    row = found[0] if found else None
     if row is not None:
         head_seen.saw(session, row)  # the read that follows is answered as of this snapshot
     if row is None or row.revoked_at is not None:
