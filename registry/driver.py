@@ -32,8 +32,8 @@ class _Compiled:
     escaped: dict[str, str]  # bind name → the name in the SQL, where the dialect had to change it
     defaults: dict[str, Any]  # binds with a value of their own (`id == 1`)
     processors: dict[str, Callable[[Any], Any]]
-    results: tuple[Callable[[Any], Any] | None, ...]
-    row: Callable[..., tuple]  # rows by position and by column name, as SQLAlchemy's Row
+    row: Any  # a namedtuple class, None for text without declared columns: rows by position and by name
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # result columns whose type converts the value
 
 
 class Direct:
@@ -78,10 +78,9 @@ class Direct:
         finally:
             cursor.close()
         compiled = self._compiled(connection.dialect)
-        if not compiled.results:  # text without declared columns: the driver's values as they are
+        if compiled.row is None:  # text without declared columns: the driver's values as they are
             return [tuple(row) for row in fetched]
-        make = compiled.row._make
-        converted = [(i, convert) for i, convert in enumerate(compiled.results) if convert is not None]
+        make, converted = compiled.row._make, compiled.converted
         if not converted:
             return [make(row) for row in fetched]
         rows = []
@@ -117,10 +116,11 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
                 if not bind.required and bind.callable is None}
     # What the statement returns (a SELECT's columns, RETURNING's), as SQLAlchemy itself reads its results.
     columns = compiled._result_columns
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
+    converted = tuple((i, convert) for i, column in enumerate(columns)
+                      if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+    row = namedtuple("Row", [column.keyname for column in columns], rename=True) if columns else None
     return _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                     dict(compiled.escaped_bind_names or {}), defaults, processors, results, row)
+                     dict(compiled.escaped_bind_names or {}), defaults, processors, row, converted)
 
 
 def _bind(compiled: _Compiled, params: dict[str, Any]) -> Any:

@@ -102,9 +102,7 @@ def identify() -> None:
     failures = _failures()
     if failures.blocked(client, current_app.config["AUTH_FAILURES_PER_MINUTE"]):
         raise DomainError("rate_limited", "too many failed authentications; wait a minute")
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    bearer = _bearer()
     session = get_session()
     view = _view()
     writes = request.method not in SAFE_METHODS and not getattr(view, "__reads_only__", False)
@@ -120,6 +118,12 @@ def identify() -> None:
         raise DomainError("unauthenticated", "a valid bearer token is required")
     _known_tokens().remember(bearer.partition(".")[0], bytes(unit.secret_hash), unit.code, unit.kind)
     g.unit = Caller(unit.code, unit.kind)
+
+
+def _bearer() -> str:
+    """The request's bearer token ("" without one); the scheme is case-insensitive, blanks around it ignored."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _confirm_with_write(session: Session, bearer: str) -> bool:
@@ -144,9 +148,7 @@ def settle_unconfirmed(response: Response) -> Response:
     token_id = g.pop("unconfirmed_token", None)
     if token_id is None:
         return response
-    session = get_session()
-    owed = credentials.pending(session)
-    credentials.forget(session)
+    owed = credentials.still_owed(get_session())
     try:
         if response.status_code != 401 and (not owed or _still_valid(token_id)):
             return response
@@ -159,9 +161,8 @@ def settle_unconfirmed(response: Response) -> Response:
 
 def _still_valid(token_id: str) -> bool:
     """Authenticate a token again, in a session of its own (the request's may be mid-failure)."""
-    header = request.headers.get("Authorization", "")
     with database().sessions() as own:
-        unit = authenticate(own, header.partition(" ")[2].strip())
+        unit = authenticate(own, _bearer())
         end_read(own)
     return unit is not None and unit.code == g.unit.code
 

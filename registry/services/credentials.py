@@ -8,7 +8,7 @@ still exists, matches and is not revoked, and `settle` refuses the write (401, n
 not. A token revoked by any process is therefore refused by the next write that uses it, as before.
 
 A request that leaves its token here and never reaches a write's lock (refused before it, or writing
-nothing) must be confirmed in full before it is answered; `pending` tells whether that is still owed.
+nothing) must be confirmed in full before it is answered; `still_owed` tells whether that is so.
 """
 from __future__ import annotations
 
@@ -45,9 +45,6 @@ def settle(session: Session, live: str | None) -> None:
         raise DomainError("unauthenticated", "a valid bearer token is required")
 
 
-def pending(session: Session) -> bool:
-    return _KEY in session.info
-
-
-def forget(session: Session) -> None:
-    session.info.pop(_KEY, None)
+def still_owed(session: Session) -> bool:
+    """Whether a credential left here was never settled by a lock statement; it is not owed after this."""
+    return session.info.pop(_KEY, None) is not None
