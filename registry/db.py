@@ -127,7 +127,9 @@ def read_by_statement(session: Session) -> None:
     """On PostgreSQL, run this request's first reads outside any transaction (autocommit).
 
     A view that reads everything it shows in one statement is consistent without a transaction: the
-    statement is its snapshot. It then costs no BEGIN and no COMMIT, two of a lot view's four round trips.
+    statement is its snapshot. So is a view whose later statements read only rows that never change once
+    committed, within what its first statement saw (a proof's Merkle nodes, for a size no larger than the
+    ledger's then). Either costs no BEGIN and no COMMIT, two of a lot view's four round trips.
     A view that finds it needs more calls `more_reads`, and `in_one_snapshot` starts it over in a
     REPEATABLE READ transaction.
     """

@@ -178,7 +178,8 @@ def reads_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def reads_by_statement(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a read whose view usually needs one statement and guards any other (`db.more_reads`)."""
+    """Mark a read that needs no transaction (`db.read_by_statement`): its view usually needs one statement
+    and guards any other (`db.more_reads`), or its later statements read only rows that never change."""
     view.__reads_by_statement__ = True  # type: ignore[attr-defined]
     return view
 

@@ -13,7 +13,7 @@ from ledger import merkle
 from ..db import StreamedBody, get_session
 from ..rules import DomainError
 from ..services import ledger_log
-from .auth import READERS, allow
+from .auth import READERS, allow, reads_by_statement
 from .schemas import ConsistencyArgs, ConsistencyOut, EntriesArgs, InclusionArgs, InclusionOut
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The signed, append-only ledger")
@@ -63,6 +63,7 @@ def entries(args):
 
 @blp.get("/proof/inclusion")
 @allow(*READERS)
+@reads_by_statement  # its second read is of Merkle nodes, which never change once committed
 @blp.arguments(InclusionArgs(), location="query", unknown=RAISE)
 @blp.response(200, InclusionOut)
 def inclusion(args):
@@ -79,6 +80,7 @@ def inclusion(args):
 
 @blp.get("/proof/consistency")
 @allow(*READERS)
+@reads_by_statement  # as the inclusion proof
 @blp.arguments(ConsistencyArgs(), location="query", unknown=RAISE)
 @blp.response(200, ConsistencyOut)
 def consistency(args):

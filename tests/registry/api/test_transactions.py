@@ -12,11 +12,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 
+from ledger.merkle import verify_consistency, verify_inclusion
 from registry.db import begin_write, close_session, get_session
 from registry.services.ledger_log import append, lock_head
 from registry.services.tx import utcnow
 
-from helpers import API, assert_audit_clean, lot_view, ok, open_case, register_lots, seize, split, try_seize
+from helpers import API, assert_audit_clean, checkpoint, lot_view, ok, open_case, register_lots, seize, split, try_seize
 
 PRUDENT_NO = "(2025)沪0113执1234号"
 
@@ -131,6 +132,39 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
         for name in ("objected", "parent", "part"):
             flags = views[name][1]
             assert flags[:2] == [True, True] and flags[2:] and not any(flags[2:]), (name, flags)
+
+
+def test_proofs_read_outside_any_transaction_and_prove_what_the_checkpoint_signed(app, session, units):
+    """A proof's nodes never change once committed: on PostgreSQL it needs no BEGIN and no COMMIT, and a proof
+    for a signed size still verifies against that checkpoint's root after the ledger has grown."""
+    b = units["baoshan"]
+    lots = register_lots(b, ["23.4567", "24.0001", "30.0000"])
+    auditor = units["auditor"]
+    _, old, old_root = checkpoint(auditor)
+    seize(b, open_case(b, PRUDENT_NO), lots, f"{PRUDENT_NO}之一")
+    _, new, new_root = checkpoint(auditor)
+    engine = app.extensions["registry.db"].engine
+    postgresql = engine.dialect.name == "postgresql"
+    autocommit: list[bool] = []
+
+    def statement(connection, *_args):
+        if postgresql:
+            autocommit.append(connection.connection.dbapi_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        inclusion = ok(auditor.get(f"{API}/ledger/proof/inclusion?index={old - 1}&size={old}"))
+        included = list(autocommit)
+        autocommit.clear()
+        consistency = ok(auditor.get(f"{API}/ledger/proof/consistency?old={old}&new={new}"))
+        consistent = list(autocommit)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    verify_inclusion(bytes.fromhex(inclusion["leaf_hash"]), old - 1, old,
+                     [bytes.fromhex(h) for h in inclusion["hashes"]], old_root)
+    verify_consistency(old, new, old_root, new_root, [bytes.fromhex(h) for h in consistency["hashes"]])
+    if postgresql:  # authentication with the ledger size, then the nodes: each its own snapshot
+        assert included == [True, True] and consistent == [True, True], (included, consistent)
 
 
 def test_a_write_left_open_is_rolled_back_at_the_end_of_the_request(app, session, units):
