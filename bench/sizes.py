@@ -16,7 +16,7 @@ class Sizes:
     # Fresh lots per pool; each request takes a new (case, lot) pair, `pool_cases` cases per lot. Sized so
     # that even a fast machine seizes each lot only a few times in a run (queues stay short, as in the
     # figures' names); a pool that runs out shows as 409 errors in the table.
-    pools: dict[str, int] = field(default_factory=lambda: {"seize1": 10_000, "seize100": 150_000,
+    pools: dict[str, int] = field(default_factory=lambda: {"seize1": 20_000, "seize100": 300_000,
                                                            "mix": 6_000})
     pool_cases: int = 5
     window: float = 8.0  # seconds per measured window
