@@ -5,7 +5,7 @@ retries, so under contention the lock sits free while the waiters sleep: through
 writes wait tens of milliseconds for a lock held for a few. An exclusive flock on a file beside the
 database, taken just before BEGIN IMMEDIATE and dropped right after COMMIT or ROLLBACK, lets the next writer
 in within a tenth of a millisecond of the lock coming free. Readers never take it. The kernel drops it if the
-process dies.
+process dies. No commit copies the write-ahead log into the database while others wait (`sqlite_checkpoints`).
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import os
 import sqlite3
 import time
 from typing import Any
+
+from . import sqlite_checkpoints
 
 # Waiting writers look again every 0.1 ms at first, then every 1 ms: a write holds the lock for a millisecond
 # or two, and the next one should start as soon as it ends.
@@ -32,6 +34,10 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._lock_path = name + ".writer-lock" if plain_file else None
         self._lock_fd: int | None = None
         self._holding = False
+        self._path = name if plain_file else None
+        if plain_file:  # its log is copied in the background, never by one of its commits
+            self.execute("PRAGMA wal_autocheckpoint=0")
+        self._changes = self.total_changes
 
     def queue_for_write(self) -> None:
         if self._lock_path is None or self._holding:
@@ -62,6 +68,9 @@ class QueuedWriterConnection(sqlite3.Connection):
             super().commit()
         finally:
             self._done_writing()
+        if self._path is not None and self.total_changes != self._changes:
+            self._changes = self.total_changes
+            sqlite_checkpoints.written(self._path)
 
     def rollback(self) -> None:
         try:

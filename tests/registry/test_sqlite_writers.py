@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.db import begin_write, make_engine
+from registry import sqlite_checkpoints
 from registry.sqlite_writers import QueuedWriterConnection
 
 
@@ -92,3 +95,32 @@ def test_a_writer_waits_no_longer_than_its_timeout(tmp_path):
     finally:
         conn.close()
         os.close(held)
+
+
+def _copied_rows(path: str) -> int | None:
+    """Rows of t in the database file itself, ignoring the write-ahead log; None while the file is mid-copy."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM t").fetchone()[0]
+    except sqlite3.DatabaseError:  # no table t yet, or a page read as it was being written
+        return None
+
+
+def test_no_commit_copies_the_log_a_thread_of_the_process_does(engine, tmp_path, monkeypatch):
+    """SQLite's own checkpoint would run inside the COMMIT that takes the log past 1,000 pages, with every
+    queued writer waiting; the registry copies the log in the background instead."""
+    monkeypatch.setattr(sqlite_checkpoints, "GATHER_SECONDS", 0.5)
+    path = str(tmp_path / "registry.db")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+    session = _writing(engine)
+    session.execute(text("INSERT INTO t SELECT value FROM json_each(:many)"), {"many": json.dumps([7] * 600_000)})
+    session.commit()  # some 2,000 pages of log
+    session.close()
+    assert _copied_rows(path) in (None, 0)  # still only in the log
+    deadline = time.monotonic() + 30
+    while _copied_rows(path) != 600_001 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _copied_rows(path) == 600_001
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 600_001
