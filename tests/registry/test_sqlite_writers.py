@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from registry.db import begin_write, make_engine
 from registry import sqlite_checkpoints
+from registry.db import begin_write, make_engine
 from registry.sqlite_writers import QueuedWriterConnection
 
 
