@@ -37,6 +37,23 @@ def transactions(app):
             event.remove(engine, name, listener)
 
 
+@contextmanager
+def autocommit_flags(app):
+    """On PostgreSQL, whether each statement sent ran outside any transaction (autocommit); empty on SQLite."""
+    engine = app.extensions["registry.db"].engine
+    flags: list[bool] = []
+
+    def statement(connection, *_args):
+        if engine.dialect.name == "postgresql":
+            flags.append(connection.connection.dbapi_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield flags
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+
 def test_reads_end_with_commit_and_keep_their_prepared_statements(app, session, units):
     b = units["baoshan"]
     [lot] = register_lots(b, ["23.4567"])
@@ -99,16 +116,8 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
        201)
     parts = ok(split(b, parent, [("ZJ-AL-0003-1", "10.0000"), ("ZJ-AL-0003-2", "20.0000")], "分割1号"), 201)["lots"]
     clock.advance(minutes=5)
-    engine = app.extensions["registry.db"].engine
-    postgresql = engine.dialect.name == "postgresql"
-    autocommit: list[bool] = []
-
-    def statement(connection, *_args):
-        if postgresql:
-            autocommit.append(connection.connection.dbapi_connection.autocommit)
-
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
+    with autocommit_flags(app) as autocommit:
         views = {}
         for name, lot in (("plain", plain), ("objected", objected), ("parent", parent),
                           ("part", parts[0])):
@@ -117,8 +126,6 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
         autocommit.clear()
         seize(y, open_case(y, "(2025)沪0110执77号"), [plain], "(2025)沪0110执77号之一")
         written = list(autocommit)
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
     assert views["plain"][0]["seizures"][0]["status"] == "effective" and views["plain"][0]["objections"] == []
     assert views["objected"][0]["objections"] != [] and "objection" in views["objected"][0]["flags"]
     assert views["parent"][0]["status"] == "split" and len(views["parent"][0]["children"]) == 2
@@ -143,23 +150,13 @@ def test_proofs_read_outside_any_transaction_and_prove_what_the_checkpoint_signe
     _, old, old_root = checkpoint(auditor)
     seize(b, open_case(b, PRUDENT_NO), lots, f"{PRUDENT_NO}之一")
     _, new, new_root = checkpoint(auditor)
-    engine = app.extensions["registry.db"].engine
-    postgresql = engine.dialect.name == "postgresql"
-    autocommit: list[bool] = []
-
-    def statement(connection, *_args):
-        if postgresql:
-            autocommit.append(connection.connection.dbapi_connection.autocommit)
-
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
+    with autocommit_flags(app) as autocommit:
         inclusion = ok(auditor.get(f"{API}/ledger/proof/inclusion?index={old - 1}&size={old}"))
         included = list(autocommit)
         autocommit.clear()
         consistency = ok(auditor.get(f"{API}/ledger/proof/consistency?old={old}&new={new}"))
         consistent = list(autocommit)
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
     verify_inclusion(bytes.fromhex(inclusion["leaf_hash"]), old - 1, old,
                      [bytes.fromhex(h) for h in inclusion["hashes"]], old_root)
     verify_consistency(old, new, old_root, new_root, [bytes.fromhex(h) for h in consistency["hashes"]])
