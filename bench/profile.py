@@ -92,13 +92,13 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
     locked_at: list[float] = []
     lock_head, lock_head_reserving = tx.lock_head, tx.lock_head_reserving
 
-    def timed_lock(session: Any) -> Any:
+    def timed_lock(session: Any, *args: Any) -> Any:
         locked_at.append(time.perf_counter())
-        return lock_head(session)
+        return lock_head(session, *args)
 
-    def timed_lock_reserving(session: Any, sequence: str) -> Any:
+    def timed_lock_reserving(session: Any, sequence: str, *args: Any) -> Any:
         locked_at.append(time.perf_counter())
-        return lock_head_reserving(session, sequence)
+        return lock_head_reserving(session, sequence, *args)
 
     committing: list[float] = []
     commits: list[float] = []
@@ -149,7 +149,8 @@ def serial_section(ds: data.Dataset, kinds: list[str], requests: int) -> None:
                 statements_held.sort()
                 line += (f"; ledger-head lock held: median {held[len(held) // 2] * 1000:.2f} ms, of which "
                          f"statements {statements_held[len(statements_held) // 2] * 1000:.2f} ms, "
-                         f"COMMIT {commits[len(commits) // 2] * 1000:.2f} ms")
+                         f"COMMIT alone {commits[len(commits) // 2] * 1000:.2f} ms (PostgreSQL sends it with "
+                         "the last statement)")
             print(line)
     finally:
         tx.lock_head, tx.lock_head_reserving = lock_head, lock_head_reserving  # type: ignore[assignment]
@@ -196,6 +197,8 @@ def _print_raw(paths: list[str], top: int) -> None:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 stack, _, count = line.rstrip().rpartition(" ")
+                if not count.isdigit():  # a blank or partly written last line
+                    continue
                 frames = stack.split(";")
                 own[frames[-1]] += int(count)
                 total += int(count)

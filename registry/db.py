@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import pipeline
 from .driver import Direct
 from .sqlite_writers import QueuedWriterConnection
 
@@ -32,6 +33,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     engine = create_engine(url, isolation_level="REPEATABLE READ", **kwargs)
     _ping_when_idle(engine)
+    pipeline.watch(engine)
     return engine
 
 

@@ -77,27 +77,30 @@ class Direct:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        compiled = self._compiled(connection.dialect)
-        if compiled.row is None:  # text without declared columns: the driver's values as they are
-            return [tuple(row) for row in fetched]
-        make, converted = compiled.row._make, compiled.converted
-        if not converted:
-            return [make(row) for row in fetched]
-        rows = []
-        for raw in fetched:
-            values = list(raw)
-            for i, convert in converted:
-                value = values[i]
-                if value is not None:  # NULL reads as None through every type here: no call for it
-                    values[i] = convert(value)
-            rows.append(make(values))
-        return rows
+        return _typed_rows(self._compiled(connection.dialect), fetched)
 
     def run(self, connection: Connection, params: dict[str, Any] | None = None) -> None:
         self._execute(connection, [params or {}], many=False).close()
 
     def run_many(self, connection: Connection, params: Sequence[dict[str, Any]]) -> None:
         self._execute(connection, params, many=True).close()
+
+
+def _typed_rows(compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[tuple]:
+    if compiled.row is None:  # text without declared columns: the driver's values as they are
+        return [tuple(row) for row in fetched]
+    make, converted = compiled.row._make, compiled.converted
+    if not converted:
+        return [make(row) for row in fetched]
+    rows = []
+    for raw in fetched:
+        values = list(raw)
+        for i, convert in converted:
+            value = values[i]
+            if value is not None:  # NULL reads as None through every type here: no call for it
+                values[i] = convert(value)
+        rows.append(make(values))
+    return rows
 
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:

@@ -13,7 +13,7 @@ from ..driver import Direct
 from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
                       Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
-from . import head_seen
+from . import head_seen, prefetch
 from .sets import among, among_or_one, among_param, dialect, listed, listed_or_one, prebuilt
 
 
@@ -106,6 +106,18 @@ def case_and_lots(session: Session, case_id: int, lot_ids: Iterable[int]) -> tup
     return loaded.case, loaded.facts
 
 
+def case_and_lots_read(session: Session, case_id: int, lot_ids: Iterable[int]) -> tuple[Direct, dict[str, Any]]:
+    """The statement `case_and_lots` sends first, with its parameters: a write sends it with its lock."""
+    return _first_read(dialect(session), list(dict.fromkeys(lot_ids)), None, False, case_id)
+
+
+def _first_read(name: str, wanted: list[int], as_of: datetime | None, for_view: bool,
+                with_case: int | None) -> tuple[Direct, dict[str, Any]]:
+    one = len(wanted) == 1
+    return (_lots_query(name, as_of is not None, for_view, one, with_case is not None),
+            {"ids": listed_or_one(name, wanted, one), "as_of": as_of, "case_id": with_case})
+
+
 def lot_facts(session: Session, lot_ids: Iterable[int], as_of: datetime | None = None,
               missing_ok: bool = False) -> list[LotFacts]:
     """Lots with their holds, objections, disposal transfers and the cases involved, in request order."""
@@ -138,9 +150,10 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     seizures: dict[int, Any] = {}
     case_rows, asked_case_rows, bound = [], [], False
     # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
-    one = len(wanted) == 1
-    rows = _lots_query(name, as_of is not None, for_view, one, with_case is not None).rows(
-        session.connection(), {"ids": listed_or_one(name, wanted, one), "as_of": as_of, "case_id": with_case})
+    statement, params = _first_read(name, wanted, as_of, for_view, with_case)
+    rows = prefetch.take(session, statement, params)
+    if rows is None:
+        rows = statement.rows(session.connection(), params)
     for row in rows:
         if row.id is None:  # a row of the case asked for
             asked_case_rows.append(row)

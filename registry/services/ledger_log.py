@@ -20,8 +20,9 @@ from ledger.merkle import CompactRange, leaf_hash
 from ..db import end_read
 from ..driver import Direct
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+from ..pipeline import Batch
 from ..types import UTCDateTime
-from . import credentials, head_seen
+from . import credentials, head_seen, prefetch
 
 TICK = timedelta(microseconds=1)
 
@@ -48,22 +49,41 @@ _LOCK_AND_RESERVE = Direct(select(*_HEAD, credentials.LIVE,
                            .where(LedgerHead.id == 1).with_for_update())
 
 
-def lock_head(session: Session) -> Head:
-    """Lock the one head row; every write takes this lock first, so the ledger has one total order."""
-    [(*head, live)] = _LOCK.rows(session.connection(), credentials.params(session))
+def lock_head(session: Session, reads: Sequence[tuple[Direct, dict[str, Any]]] = ()) -> Head:
+    """Lock the one head row; every write takes this lock first, so the ledger has one total order.
+
+    `reads`: statements the write will read first; on PostgreSQL they are sent with the lock, and their
+    rows wait in `prefetch`."""
+    [(*head, live)] = _lock(session, _LOCK, credentials.params(session), reads)
     credentials.settle(session, live)
     return Head(*head)
 
 
-def lock_head_reserving(session: Session, sequence: str) -> tuple[Head, int]:
+def lock_head_reserving(session: Session, sequence: str,
+                        reads: Sequence[tuple[Direct, dict[str, Any]]] = ()) -> tuple[Head, int]:
     """`lock_head`, also taking the next id of a PostgreSQL sequence in the same round trip.
 
     With its id known before it is inserted, a new row can go in with its ledger entry: see `RowsWithEntry`.
     """
-    [(*head, live, reserved)] = _LOCK_AND_RESERVE.rows(session.connection(),
-                                                       {"sequence": sequence, **credentials.params(session)})
+    [(*head, live, reserved)] = _lock(session, _LOCK_AND_RESERVE,
+                                      {"sequence": sequence, **credentials.params(session)}, reads)
     credentials.settle(session, live)
     return Head(*head), reserved
+
+
+def _lock(session: Session, lock: Direct, params: dict[str, Any],
+          reads: Sequence[tuple[Direct, dict[str, Any]]]) -> list[tuple]:
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return lock.rows(connection, params)
+    # One round trip: BEGIN (unless authentication already began the transaction), the lock, the reads.
+    batch = Batch(connection)
+    batch.begin()
+    locked = batch.add(lock, params)
+    answers = [batch.add(statement, read_params) for statement, read_params in reads]
+    batch.send()
+    prefetch.keep(session, answers)
+    return locked.rows
 
 
 @dataclass(frozen=True)
@@ -83,10 +103,11 @@ def next_instant(head: Head, clock: datetime) -> datetime:
 
 
 def append(session: Session, head: Head, now: datetime, actor: str, type_: str, data: dict[str, Any],
-           rows: tuple[RowsWithEntry, dict[str, Any]] | None = None) -> Entry:
+           rows: tuple[RowsWithEntry, dict[str, Any]] | None = None, batch: Batch | None = None) -> Entry:
     """Write one entry and its new Merkle nodes, and move the head: O(log n) work, no reads.
 
-    `rows` (PostgreSQL only): the write's own rows, written by the same statement."""
+    `rows` (PostgreSQL only): the write's own rows, written by the same statement. `batch` (PostgreSQL
+    only): queue the statement there instead of sending it now."""
     entry = Entry(seq=head.size, time=ledger_time(now), actor=actor, type=type_, data=data, prev=head.last_hash)
     body = entry.to_bytes()
     frontier = CompactRange.from_bytes(head.frontier)
@@ -97,11 +118,15 @@ def append(session: Session, head: Head, now: datetime, actor: str, type_: str, 
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         also, params = rows if rows is not None else (None, {})
-        _append_postgresql(also).run(connection, {
-            "seq": entry.seq, "body": body, "time": now, "levels": [n[0] for n in nodes],
-            "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved), **params})
-    elif rows is not None:
-        raise ValueError("rows with the entry are a PostgreSQL statement")
+        statement = _append_postgresql(also)
+        values = {"seq": entry.seq, "body": body, "time": now, "levels": [n[0] for n in nodes],
+                  "indexes": [n[1] for n in nodes], "hashes": [n[2] for n in nodes], **vars(moved), **params}
+        if batch is not None:
+            batch.add(statement, values)
+        else:
+            statement.run(connection, values)
+    elif rows is not None or batch is not None:
+        raise ValueError("rows with the entry and batches are PostgreSQL's")
     else:
         _INSERT_ENTRY.run(connection, {"seq": entry.seq, "body": body, "time": now})
         _INSERT_NODE.run_many(connection, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])

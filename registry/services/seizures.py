@@ -12,7 +12,7 @@ from ..driver import Direct
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
 from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
-from .facts import case_and_lots, lot_facts, not_found, one_case
+from .facts import case_and_lots, case_and_lots_read, lot_facts, not_found, one_case
 from .ledger_log import RowsWithEntry, ledger_time
 from .tx import Tx, run_write
 
@@ -57,7 +57,8 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
             "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
             "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]}, rows)
         return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
-    return run_write(session, actor, work, idem, reserve="seizures_id_seq")
+    return run_write(session, actor, work, idem, reserve="seizures_id_seq",
+                     reads=[case_and_lots_read(session, case_id, lot_ids)])
 
 
 def _seizure_values(seizure: Seizure) -> dict[str, Any]:

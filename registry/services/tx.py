@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ..db import begin_write
+from ..driver import Direct
 from ..models import IdempotencyRecord
+from ..pipeline import Batch
 from ..rules import DomainError
-from . import head_seen
+from . import head_seen, prefetch
 from .ledger_log import Head, RowsWithEntry, append, lock_head, lock_head_reserving, next_instant
 from .sets import dialect
 
@@ -53,13 +55,30 @@ class Tx:
     actor: str
     reserved_id: int | None = None  # see run_write's `reserve`
     recorded: bool = False
+    # PostgreSQL: the entry's statement waits here, to go with COMMIT. Recording is a write's last statement.
+    closing: Batch | None = None
 
     def record(self, type_: str, data: dict[str, Any],
                rows: tuple[RowsWithEntry, dict[str, Any]] | None = None) -> None:
         if self.recorded:
             raise RuntimeError("one write, one ledger entry")
-        append(self.session, self.head, self.now, self.actor, type_, data, rows)
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            self.closing = Batch(connection)
+        append(self.session, self.head, self.now, self.actor, type_, data, rows, self.closing)
         self.recorded = True
+
+    def commit(self) -> None:
+        """Send the entry (if it waits) and COMMIT: one round trip on PostgreSQL, unless the session still
+        has ORM changes to flush, which must follow the entry's rows and precede COMMIT."""
+        closing, self.closing = self.closing, None
+        session = self.session
+        if closing is not None:
+            pending = session.new or session.dirty or session.deleted
+            if not pending:
+                closing.commit()
+            closing.send()
+        session.commit()  # after a COMMIT sent above: SQLAlchemy's bookkeeping; the driver sends nothing
 
 
 def clock() -> datetime:
@@ -68,19 +87,21 @@ def clock() -> datetime:
 
 
 def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idempotency | None = None,
-              reserve: str | None = None) -> T:
+              reserve: str | None = None, reads: Sequence[tuple[Direct, dict[str, Any]]] = ()) -> T:
     """Run `work` as one serialised write; commit only if it recorded its entry.
 
     `reserve` names a sequence: on PostgreSQL its next value comes with the lock as `tx.reserved_id`, so the
-    write can name its new row in the entry and send the row with it (`Tx.record`'s `rows`).
+    write can name its new row in the entry and send the row with it (`Tx.record`'s `rows`). `reads`: the
+    statements `work` reads first, with their parameters; on PostgreSQL they are sent with the lock and
+    their rows wait for `work` in `prefetch`.
     """
     try:
         begin_write(session)
         reserved = None
         if reserve is not None and dialect(session) == "postgresql":
-            head, reserved = lock_head_reserving(session, reserve)
+            head, reserved = lock_head_reserving(session, reserve, reads)
         else:
-            head = lock_head(session)
+            head = lock_head(session, reads)
         if idem is not None:
             _replay_if_seen(session, actor, idem)
         tx = Tx(session, head, next_instant(head, clock()), actor, reserved)
@@ -92,11 +113,13 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
             session.add(IdempotencyRecord(unit_code=actor, key=idem.key, fingerprint=idem.fingerprint,
                                           status=status, body=json.dumps(body, ensure_ascii=False),
                                           created_at=tx.now))
-        session.commit()
+        tx.commit()
         return result
     except BaseException:
         session.rollback()
         raise
+    finally:
+        prefetch.forget(session)
 
 
 def _replay_if_seen(session: Session, actor: str, idem: Idempotency) -> None:
