@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import select
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -31,7 +32,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from .driver import Direct, _bind, _typed_rows
+from .driver import Direct, _typed_rows
 
 _NUMBERED = PGDialect_psycopg(paramstyle="numeric_dollar")  # only to render `$1`-style SQL for libpq
 _STATE = "registry.pipeline"
@@ -41,17 +42,35 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 @dataclass(frozen=True)
 class _Numbered:
     sql: bytes
+    text: str
     names: tuple[str, ...]  # bind names in the order of $1, $2, …
 
 
-_numbered: dict[int, _Numbered] = {}
+@dataclass
+class _Step:
+    """One command as sent: BEGIN or COMMIT (no result), a Prepare (`prepared`), or a statement."""
+
+    sql: bytes
+    text: str
+    result: Result | None = None
+    values: Sequence[Any] = ()
+    types: tuple[int, ...] = ()
+    formats: tuple[Any, ...] = ()
+    name: bytes = b""
+    prepare: bool = False
+    key: tuple[bytes, tuple[int, ...]] | None = None
+    prepared: tuple[Any, bytes] | None = None
+
+
+_numbered: weakref.WeakKeyDictionary[Direct, _Numbered] = weakref.WeakKeyDictionary()
 
 
 def _numbered_sql(statement: Direct) -> _Numbered:
-    found = _numbered.get(id(statement))
+    found = _numbered.get(statement)
     if found is None:
         compiled = statement.statement.compile(dialect=_NUMBERED)
-        found = _numbered[id(statement)] = _Numbered(compiled.string.encode(), tuple(compiled.positiontup or ()))
+        found = _numbered[statement] = _Numbered(compiled.string.encode(), compiled.string,
+                                                 tuple(compiled.positiontup or ()))
     return found
 
 
@@ -113,83 +132,95 @@ class Batch:
         """Send everything queued, read every answer; the first error is raised as SQLAlchemy would raise it."""
         connection, pgconn = self._connection, self._raw.pgconn
         dispatch = connection.dispatch
-        queued: list[tuple[str, Any, bytes | None]] = []  # (kind, what, prepared name if a Prepare is queued)
-        failure: tuple[Exception, Any, Any] | None = None
+        # What can fail in Python (adapting parameters, listeners) happens before the pipeline opens, so a
+        # connection is never left in it with half a batch queued.
+        steps = [self._step(kind, what) for kind, what in self._commands]
+        if dispatch.before_cursor_execute:
+            for step in steps:
+                if step.result is not None:
+                    dispatch.before_cursor_execute(connection, None, step.text, step.result.params, None, False)
+        sent: list[_Step] = []
+        failure: tuple[Exception, str | None, Any] | None = None
         try:
             pgconn.enter_pipeline_mode()
             try:
-                for kind, what in self._commands:
-                    if kind == "command":
-                        pgconn.send_query_params(what, None)
-                        queued.append(("command", what, None))
+                for step in steps:
+                    if step.result is None:
+                        pgconn.send_query_params(step.sql, None)
+                        sent.append(step)
                         continue
-                    sql, values, types, formats, name, fresh = self._dump(what)
-                    if dispatch.before_cursor_execute:
-                        dispatch.before_cursor_execute(connection, None, sql.decode(), values, None, False)
-                    if fresh:
-                        pgconn.send_prepare(name, sql, param_types=types)
-                        queued.append(("prepare", (sql, types), name))
-                    pgconn.send_query_prepared(name, values, param_formats=formats)
-                    queued.append(("statement", what, None))
+                    if step.prepare:
+                        pgconn.send_prepare(step.name, step.sql, param_types=step.types)
+                        sent.append(_Step(step.sql, step.text, prepared=(step.key, step.name)))
+                    pgconn.send_query_prepared(step.name, step.values, param_formats=step.formats)
+                    sent.append(step)
                 pgconn.pipeline_sync()
                 _flush(pgconn)
-                failure = self._read(pgconn, queued)
+                failure = self._read(pgconn, sent)
             finally:
                 if pgconn.pipeline_status != pq.PipelineStatus.OFF:
-                    pgconn.exit_pipeline_mode()
+                    try:
+                        pgconn.exit_pipeline_mode()
+                    except self._connection.dialect.loaded_dbapi.Error:
+                        pass  # a connection that failed mid-batch: the error raised below invalidates it
         except self._connection.dialect.loaded_dbapi.Error as error:  # the connection itself failed
             failure = (error, None, None)
         if failure is not None:
-            error, sql, values = failure
+            error, sql, params = failure
             # SQLAlchemy's own handling: its exception classes, and a lost connection invalidated in the pool.
-            connection._handle_dbapi_exception(error, sql, values, None, None)
+            connection._handle_dbapi_exception(error, sql, params, None, None)
         if dispatch.after_cursor_execute:
-            for kind, what, _name in queued:
-                if kind == "statement":
-                    dispatch.after_cursor_execute(connection, None, _numbered_sql(what.statement).sql.decode(),
-                                                  what.params, None, False)
+            for step in steps:
+                if step.result is not None:
+                    dispatch.after_cursor_execute(connection, None, step.text, step.result.params, None, False)
 
-    def _dump(self, result: Result) -> tuple[bytes, Sequence[Any], tuple[int, ...], Sequence[Any], bytes, bool]:
+    def _step(self, kind: str, what: Any) -> _Step:
+        if kind == "command":
+            return _Step(what, what.decode())
+        result: Result = what
         numbered = _numbered_sql(result.statement)
         compiled = result.statement._compiled(self._connection.dialect)
-        bound = _bind(compiled, result.params)
-        values = [bound[name] for name in numbered.names] if isinstance(bound, dict) else list(bound)
+        given = {**compiled.defaults, **result.params}
+        values = []
+        for name in numbered.names:
+            value = given[name]
+            process = compiled.processors.get(name)
+            values.append(process(value) if process is not None else value)
         transformer = self._state.transformer
         dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
         types = tuple(transformer.types or ())
         key = (numbered.sql, types)
         name = self._state.prepared.get(key) or self._preparing.get(key)
-        fresh = name is None
-        if fresh:
+        prepare = name is None
+        if prepare:
             self._state.named += 1
             name = self._preparing[key] = f"registry_{self._state.named}".encode()
-        return numbered.sql, dumped, types, transformer.formats, name, fresh
+        return _Step(numbered.sql, numbered.text, result, dumped, types, tuple(transformer.formats or ()), name,
+                     prepare, key)
 
-    def _read(self, pgconn: pq.abc.PGconn, queued: list[tuple[str, Any, bytes | None]]
-              ) -> tuple[Exception, Any, Any] | None:
+    def _read(self, pgconn: Any, sent: list[_Step]) -> tuple[Exception, str | None, Any] | None:
         """Every answer up to the Sync, in the order sent; the first error, if any, to raise."""
         failure = None
-        position = 0
-        while True:
+        for step in sent:
             result = _next_result(pgconn)
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
-                return failure
-            kind, what, name = queued[position]
-            position += 1
             if result.status in _OK:
-                if kind == "prepare":
-                    self._state.prepared[what] = name
-                elif kind == "statement" and result.status == pq.ExecStatus.TUPLES_OK:
+                if step.prepared is not None:
+                    key, name = step.prepared
+                    self._state.prepared[key] = name
+                elif step.result is not None and result.status == pq.ExecStatus.TUPLES_OK:
                     transformer = self._state.transformer
                     transformer.set_pgresult(result)
                     fetched = transformer.load_rows(0, result.ntuples, tuple)
-                    what.rows = _typed_rows(what.statement._compiled(self._connection.dialect), fetched)
+                    step.result.rows = _typed_rows(step.result.statement._compiled(self._connection.dialect),
+                                                   fetched)
             elif result.status == pq.ExecStatus.FATAL_ERROR and failure is None:
-                sql = what.decode() if kind == "command" else (
-                    what[0].decode() if kind == "prepare" else _numbered_sql(what.statement).sql.decode())
-                failure = (errors.error_from_result(result, encoding=self._raw.info.encoding), sql,
-                           what.params if kind == "statement" else None)
+                failure = (errors.error_from_result(result, encoding=self._raw.info.encoding), step.text,
+                           step.result.params if step.result is not None else None)
             # PIPELINE_ABORTED: skipped after the error, which is the one raised
+        last = _next_result(pgconn)
+        if last.status != pq.ExecStatus.PIPELINE_SYNC:
+            raise errors.InternalError(f"a batch ended with {pq.ExecStatus(last.status).name}, not its Sync")
+        return failure
 
 
 def watch(engine: Engine) -> None:

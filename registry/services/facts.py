@@ -150,10 +150,7 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
     seizures: dict[int, Any] = {}
     case_rows, asked_case_rows, bound = [], [], False
     # Plain rows through the Core connection, fetched at once: ORM loading cost more than the query.
-    statement, params = _first_read(name, wanted, as_of, for_view, with_case)
-    rows = prefetch.take(session, statement, params)
-    if rows is None:
-        rows = statement.rows(session.connection(), params)
+    rows = prefetch.rows(session, *_first_read(name, wanted, as_of, for_view, with_case))
     for row in rows:
         if row.id is None:  # a row of the case asked for
             asked_case_rows.append(row)

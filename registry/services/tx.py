@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
 from flask import current_app, has_app_context
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from ..db import begin_write
@@ -68,6 +69,13 @@ class Tx:
         append(self.session, self.head, self.now, self.actor, type_, data, rows, self.closing)
         self.recorded = True
 
+    def remember(self, statement: Direct, params: dict[str, Any]) -> None:
+        """A row the write keeps after its entry (the Idempotency-Key's response): sent with COMMIT."""
+        if self.closing is not None:
+            self.closing.add(statement, params)
+        else:
+            statement.run(self.session.connection(), params)
+
     def commit(self) -> None:
         """Send the entry (if it waits) and COMMIT: one round trip on PostgreSQL, unless the session still
         has ORM changes to flush, which must follow the entry's rows and precede COMMIT."""
@@ -98,6 +106,8 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
     try:
         begin_write(session)
         reserved = None
+        if idem is not None:  # whether the key was seen is read with the lock too
+            reads = [*reads, _seen_read(actor, idem)]
         if reserve is not None and dialect(session) == "postgresql":
             head, reserved = lock_head_reserving(session, reserve, reads)
         else:
@@ -110,9 +120,9 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
             raise RuntimeError("a write must record a ledger entry")
         if idem is not None:
             status, body = idem.render(result)
-            session.add(IdempotencyRecord(unit_code=actor, key=idem.key, fingerprint=idem.fingerprint,
-                                          status=status, body=json.dumps(body, ensure_ascii=False),
-                                          created_at=tx.now))
+            tx.remember(_REMEMBER, {"unit_code": actor, "key": idem.key, "fingerprint": idem.fingerprint,
+                                    "status": status, "body": json.dumps(body, ensure_ascii=False),
+                                    "created_at": tx.now})
         tx.commit()
         return result
     except BaseException:
@@ -122,10 +132,24 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
         prefetch.forget(session)
 
 
+_REMEMBER = Direct(insert(IdempotencyRecord.__table__).values(
+    {c: bindparam(c) for c in ("unit_code", "key", "fingerprint", "status", "body", "created_at")}))
+
+
+_SEEN = Direct(select(IdempotencyRecord.fingerprint, IdempotencyRecord.status, IdempotencyRecord.body)
+               .where(IdempotencyRecord.unit_code == bindparam("unit_code"),
+                      IdempotencyRecord.key == bindparam("key")))
+
+
+def _seen_read(actor: str, idem: Idempotency) -> tuple[Direct, dict[str, Any]]:
+    return _SEEN, {"unit_code": actor, "key": idem.key}
+
+
 def _replay_if_seen(session: Session, actor: str, idem: Idempotency) -> None:
-    seen = session.get(IdempotencyRecord, (actor, idem.key))
-    if seen is None:
+    found = prefetch.rows(session, *_seen_read(actor, idem))
+    if not found:
         return
+    [seen] = found
     if seen.fingerprint != idem.fingerprint:
         raise DomainError("idempotency_key_reused", "this Idempotency-Key was used with another request",
                           errors={"Idempotency-Key": ["already used with a different body"]})

@@ -102,8 +102,9 @@ def test_batches_prepare_again_what_psycopg_deallocated_on_rollback(engine):
 
 
 def test_a_seizure_on_postgresql_is_two_round_trips(app, session, units):
-    """BEGIN, the head lock and the lots and case it decides on in one; its rows, the ledger entry and COMMIT
-    in the other. A refused write in between (ROLLBACK, DEALLOCATE ALL) changes nothing of that."""
+    """BEGIN, the head lock and the lots and case it decides on in one; its rows, the ledger entry, the
+    Idempotency-Key's response and COMMIT in the other. A refused write in between (ROLLBACK, DEALLOCATE ALL)
+    changes nothing of that."""
     b = units["baoshan"]
     lots = register_lots(b, ["23.4567", "24.0001", "25.0000"])
     case = open_case(b, "(2025)沪0113执1234号")
@@ -117,11 +118,15 @@ def test_a_seizure_on_postgresql_is_two_round_trips(app, session, units):
         seize(b, case, [lots[0]], "(2025)沪0113执1234号之一")
         refused = try_seize(b, case, [lots[0]], "(2025)沪0113执1234号之二")
         assert refused.status_code == 409  # this case holds the lot already
-        seize(b, case, [lots[1], lots[2]], "(2025)沪0113执1234号之三")
+        seize(b, case, [lots[1], lots[2]], "(2025)沪0113执1234号之三", headers={"Idempotency-Key": "k-3"})
+        again = try_seize(b, case, [lots[1], lots[2]], "(2025)沪0113执1234号之三", headers={"Idempotency-Key": "k-3"})
+        assert again.status_code == 201  # the remembered response, replayed
     finally:
         Batch.send = send  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", listener)
     if engine.dialect.name == "postgresql":
-        assert len(sent) == 2 + 1 + 2 and alone == []  # the refused one: its lock batch, then ROLLBACK
+        # The refused one: its lock batch, then ROLLBACK. The replay: its lock batch, with the remembered
+        # response, and no entry.
+        assert len(sent) == 2 + 1 + 2 + 1 and alone == []
     else:
         assert sent == [] and len(alone) > 0
