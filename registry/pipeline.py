@@ -107,7 +107,10 @@ class Batch:
         if state is None or state.raw is not self._raw:
             state = info[_STATE] = _ConnectionState(self._raw, Transformer(self._raw))
         if state.unsure:
-            _recheck(state)
+            try:
+                _recheck(state)
+            except connection.dialect.loaded_dbapi.Error as error:
+                connection._handle_dbapi_exception(error, None, None, None, None)
         self._state: _ConnectionState = state
         self._commands: list[tuple[str, Any]] = []  # ("command", SQL) or ("statement", Result)
         self._preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}  # prepared by this batch

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Execution, ExecutionLot, Hold, Lot
 from ..rules import Conflict, LotFacts, decisions
-from .facts import case_and_lots, lot_facts, one_case
+from .facts import case_and_lots, case_and_lots_read, lot_facts, one_case
 from .sets import among
 from .tx import Tx, read_now, run_write
 
@@ -82,4 +82,4 @@ def execute(session: Session, actor: str, case_id: int, kind: str, document_no: 
             "lot_ids": [lot.id for lot in lots], "total_weight_t": f"{plan.total_weight_t:.4f}",
             "executed": [list(p) for p in plan.executed], "voided": [list(p) for p in plan.voided]})
         return ExecutionResult(execution, lots, plan.voided)
-    return run_write(session, actor, work, idem)
+    return run_write(session, actor, work, idem, reads=[case_and_lots_read(session, case_id, lot_ids)])

@@ -13,7 +13,7 @@ from registry.driver import Direct
 from registry.models import LedgerEntry, LedgerHead
 from registry.pipeline import Batch
 
-from helpers import open_case, register_lots, seize, try_seize
+from helpers import execute, open_case, register_lots, seize, try_seize
 
 AT = datetime(2026, 3, 2, 1, 2, 3, 456789, tzinfo=timezone.utc)
 ENTRY = Direct(insert(LedgerEntry.__table__).values({c: bindparam(c) for c in ("seq", "body", "time")}))
@@ -130,3 +130,24 @@ def test_a_seizure_on_postgresql_is_two_round_trips(app, session, units):
         assert len(sent) == 2 + 1 + 2 + 1 and alone == []
     else:
         assert sent == [] and len(alone) > 0
+
+
+def test_a_delivery_on_postgresql_reads_its_lots_and_case_with_the_lock(app, session, units):
+    b = units["baoshan"]
+    lots = register_lots(b, ["23.4567", "24.0001"])
+    case = open_case(b, "(2025)沪0113执1234号")
+    seize(b, case, lots, "(2025)沪0113执1234号之一")
+    engine = app.extensions["registry.db"].engine
+    alone = []
+    listener = lambda _c, cursor, statement, *_: alone.append(statement) if cursor is not None else None  # noqa
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        delivered = execute(b, case, lots, "(2025)沪0113执1234号之二")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert delivered.status_code == 201, delivered.get_json()
+    lots_read_alone = [s for s in alone if s.lstrip().startswith("SELECT lots.id")]
+    if engine.dialect.name == "postgresql":
+        assert lots_read_alone == []  # it came with the lock
+    else:
+        assert len(lots_read_alone) == 1
