@@ -127,12 +127,18 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
 
 
 def _bind(compiled: _Compiled, params: dict[str, Any]) -> Any:
-    values = {**compiled.defaults, **params}
-    for name, process in compiled.processors.items():
-        if name in values:
-            values[name] = process(values[name])
+    values = _typed_values(compiled, params)
     if compiled.names is not None:
         return tuple(values[name] for name in compiled.names)
     if compiled.escaped:
         return {compiled.escaped.get(name, name): value for name, value in values.items()}
+    return values
+
+
+def _typed_values(compiled: _Compiled, params: dict[str, Any]) -> dict[str, Any]:
+    """Every bind's value by its name: the statement's own values, then the caller's, through their types."""
+    values = {**compiled.defaults, **params}
+    for name, process in compiled.processors.items():
+        if name in values:
+            values[name] = process(values[name])
     return values

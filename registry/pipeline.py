@@ -32,7 +32,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from .driver import Direct, _typed_rows
+from .driver import Direct, _typed_rows, _typed_values
 
 _NUMBERED = PGDialect_psycopg(paramstyle="numeric_dollar")  # only to render `$1`-style SQL for libpq
 _STATE = "registry.pipeline"
@@ -90,7 +90,7 @@ class Result:
 
     rows: list[tuple]
 
-    def __init__(self, statement: Direct | None, params: Any):
+    def __init__(self, statement: Direct, params: Any):
         self.statement, self.params, self.rows = statement, params, []
 
 
@@ -183,12 +183,8 @@ class Batch:
         result: Result = what
         numbered = _numbered_sql(result.statement)
         compiled = result.statement._compiled(self._connection.dialect)
-        given = {**compiled.defaults, **result.params}
-        values = []
-        for name in numbered.names:
-            value = given[name]
-            process = compiled.processors.get(name)
-            values.append(process(value) if process is not None else value)
+        typed = _typed_values(compiled, result.params)
+        values = [typed[name] for name in numbered.names]
         transformer = self._state.transformer
         dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
         types = tuple(transformer.types or ())
