@@ -1,4 +1,1 @@
-"""WSGI entry point for gunicorn: `gunicorn -w 4 wsgi:app`."""
-from registry import create_app
-
-app = create_app()
+from registry.wsgi import app  # noqa: F401  (the checkout's `gunicorn wsgi:app`)

@@ -1,6 +1,6 @@
-"""gunicorn settings for the bench: the project's own gunicorn.conf.py, plus the request log in a file.
+"""gunicorn settings for the bench: the package's own settings, plus the request log in a file.
 
-gunicorn reads only one config file, and the bench must pass its own, so it runs the project's file first:
+gunicorn reads only one config file, and the bench must pass its own, so it starts from the package's:
 servers under the bench are configured as in production (the command line then sets workers, bind and a
 timeout long enough for the slowest figure). The service logs each request as JSON, with its server-side
 `ms`, on the `registry.requests` logger, which has no handler under gunicorn; each worker sends it to a file.
@@ -8,12 +8,8 @@ timeout long enough for the slowest figure). The service logs each request as JS
 import logging
 import os
 
-_PROJECT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gunicorn.conf.py")
-if os.path.exists(_PROJECT):
-    with open(_PROJECT, encoding="utf-8") as _f:
-        exec(compile(_f.read(), _PROJECT, "exec"))
-
-_project_post_worker_init = globals().get("post_worker_init")
+from registry.gunicorn_conf import *  # noqa: F401,F403,E402
+from registry.gunicorn_conf import post_worker_init as _project_post_worker_init  # noqa: E402
 
 
 def post_worker_init(worker):

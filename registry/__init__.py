@@ -8,6 +8,8 @@ from flask import Flask
 
 from .config import Config
 
+__version__ = "0.2.0"
+
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, database, ledger key, API, request logging, health check."""

@@ -31,8 +31,11 @@ class Server(BaseApplication):
         return create_app()
 
 
+SETTINGS = ("worker_class", "limit_request_line", "timeout", "graceful_timeout", "post_worker_init")
+
+
 def run(host: str, port: int, workers: int) -> None:
-    Server({"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync", "graceful_timeout": 30,
-            "timeout": 120,  # as gunicorn.conf.py: the longest response (the state export) must finish
-            "limit_request_line": 8190,  # as gunicorn.conf.py: a long but valid search must reach the API
-            "accesslog": None, "errorlog": "-", "loglevel": "info", "post_worker_init": post_worker_init}).run()
+    from . import gunicorn_conf  # the one place the settings are written
+    options = {name: getattr(gunicorn_conf, name) for name in SETTINGS}
+    Server({**options, "bind": f"{host}:{port}", "workers": workers, "accesslog": None, "errorlog": "-",
+            "loglevel": "info"}).run()
