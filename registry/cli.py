@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from . import __version__
 from .services.units import OPERATOR, UNIT_KINDS
 
 
@@ -21,6 +22,7 @@ def _session(app):
 
 
 @click.group()
+@click.version_option(__version__, prog_name="seizure-registry", message="%(prog)s %(version)s")
 def cli() -> None:
     """The seizure registry. Configuration comes from REGISTRY_* environment variables."""
 

@@ -5,6 +5,7 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 
+import registry
 from registry import create_app
 from registry.config import TestingConfig
 
@@ -235,10 +236,10 @@ def test_healthz_and_every_response_carries_request_id_and_security_headers(app,
         if r.mimetype == "application/problem+json":
             assert r.get_json().get("request_id", request_id) == request_id, name
     assert len(set(ids)) == len(ids), "request ids repeat"
-    health = responses["healthz"]  # needs no token; reports the database and the ledger key
+    health = responses["healthz"]  # needs no token; reports the database, the ledger key and the version
     assert health.status_code == 200, health.get_data(as_text=True)
-    assert {k: health.get_json().get(k) for k in ("status", "database", "ledger_key")} == \
-        {"status": "ok", "database": "ok", "ledger_key": "ok"}
+    assert {k: health.get_json().get(k) for k in ("status", "database", "ledger_key", "version")} == \
+        {"status": "ok", "database": "ok", "ledger_key": "ok", "version": registry.__version__}
     for name in ("200 json", "401", "404", "422"):
         assert responses[name].headers.get("X-Frame-Options") == "DENY", name
         assert "no-store" in responses[name].headers.get("Cache-Control", ""), name
