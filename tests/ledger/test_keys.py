@@ -30,6 +30,7 @@ def test_refuses_a_key_of_another_type(tmp_path: Path) -> None:
     path = tmp_path / "ec.pem"
     path.write_bytes(generate_private_key(SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                                                      NoEncryption()))
+    path.chmod(0o600)
     with pytest.raises(ValueError, match="Ed25519"):
         load_or_create_key(path)
 

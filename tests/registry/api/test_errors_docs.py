@@ -6,8 +6,6 @@ from urllib.parse import urljoin, urlsplit
 
 
 import registry
-from registry import create_app
-from registry.config import TestingConfig
 
 from helpers import PROBLEM_FIELDS, assert_problem, ledger_size as tree_size
 
@@ -188,16 +186,19 @@ def test_openapi_document_and_offline_docs(app):
 
 
 # -- health ------------------------------------------------------------------------------------------------------------
-def test_healthz_reports_an_unreachable_database(tmp_path):
-    config = {k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()}
-    app = create_app({**config, "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
-                      "LEDGER_KEY_FILE": str(tmp_path / "ledger.key")})
+def test_healthz_reports_a_database_gone_since_the_start(app, units):
+    """The start checked the database; if it goes away later, readiness says so (and the app keeps running)."""
+    from registry.db import Database
+    started = app.extensions["registry.db"]
+    app.extensions["registry.db"] = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
     try:
         r = app.test_client().get("/healthz")
     finally:
         app.extensions["registry.db"].dispose()
+        app.extensions["registry.db"] = started
     assert r.status_code == 503, r.get_data(as_text=True)
     assert r.get_json()["database"] != "ok" and r.get_json()["ledger_key"] == "ok"
+    assert r.get_json()["version"] == registry.__version__
 
 
 # -- headers on every response ---------------------------------------------------------------------------------------
