@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from .config import Config
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .startup import LedgerSeen
 
 __version__ = "0.2.0"
 
@@ -56,7 +60,7 @@ def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask
     return app
 
 
-def _open_database(database: Any, upgrade: bool) -> Any:
+def _open_database(database: Database, upgrade: bool) -> LedgerSeen:
     """Reach the database, upgrade it if asked, check its schema and read what its ledger holds."""
     from sqlalchemy.exc import DBAPIError
 
