@@ -54,4 +54,7 @@ def add_baselines(app: Flask) -> Flask:
     return app
 
 
-app = add_baselines(create_app())
+def baseline_app() -> Flask:
+    """gunicorn's app factory (`bench.baseline_app:baseline_app()`): made in the worker, never at import, since
+    the app checks its database when it is made and the bench imports this module before that exists."""
+    return add_baselines(create_app())

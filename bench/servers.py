@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICE = "wsgi:app"
-BASELINE = "bench.baseline_app:app"
+BASELINE = "bench.baseline_app:baseline_app()"
 
 
 def free_port() -> int:

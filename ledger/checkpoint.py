@@ -6,6 +6,7 @@ import base64
 import binascii
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,24 +62,56 @@ def open_checkpoint(note: str, verifier_key: str) -> Checkpoint:
     return Checkpoint.parse_body(open_note(note, verifier_key))
 
 
+class KeyFileError(ValueError):
+    """The key file exists but cannot serve as the log's signing key; the message says why and what to do."""
+
+
 def load_or_create_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """Load the Ed25519 key at ``path``, creating it (PEM PKCS#8, mode 0600) if missing.
 
-    Safe against concurrent creators: the key is written to a temporary file in the same
-    directory and linked into place, so readers never see a partial file and exactly one
-    creator wins; the others read the winner's key.
+    Safe against concurrent creators: exactly one creator wins (see ``create_key``); the others
+    read the winner's key.
     """
+    if not Path(path).exists():
+        try:
+            return create_key(path)
+        except FileExistsError:
+            pass
+    return load_key(path)
+
+
+def load_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Load the Ed25519 key at ``path``: FileNotFoundError if missing, KeyFileError if unusable or exposed."""
     target = Path(path)
-    if not target.exists():
-        _create_key(target)
-    key = load_pem_private_key(target.read_bytes(), password=None)
+    mode = stat.S_IMODE(target.stat().st_mode)
+    if not target.is_file():
+        raise KeyFileError(f"the key file {target} is not a file")
+    if mode & 0o077:  # a signing key others can read lets them sign checkpoints as the log
+        raise KeyFileError(f"the key file {target} is open to group or others (mode {mode:04o}); "
+                           f"run chmod 600 {target}")
+    try:
+        pem = target.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the key file {target}: {exc.strerror}; "
+                           f"run the service as the file's owner") from None
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise KeyFileError(f"{target} does not hold an Ed25519 private key (PEM, unencrypted)") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{target} does not hold an Ed25519 private key")
+        raise KeyFileError(f"{target} does not hold an Ed25519 private key")
     return key
 
 
-def _create_key(target: Path) -> None:
-    pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+def create_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Create a new Ed25519 key at ``path`` (PEM PKCS#8, mode 0600); FileExistsError if there is one.
+
+    The key is written to a temporary file in the same directory and linked into place, so
+    readers never see a partial file and of concurrent creators exactly one succeeds.
+    """
+    target = Path(path)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")  # created 0600
     try:
@@ -87,11 +120,10 @@ def _create_key(target: Path) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.link(tmp, target)  # atomic, and fails if another process got there first
-    except FileExistsError:
-        pass
     finally:
         os.unlink(tmp)
+    return key
 
 
-__all__ = ["Checkpoint", "load_or_create_key", "open_checkpoint", "parse_verifier_key", "sign_checkpoint",
-           "verifier_key"]
+__all__ = ["Checkpoint", "KeyFileError", "create_key", "load_key", "load_or_create_key", "open_checkpoint",
+           "parse_verifier_key", "sign_checkpoint", "verifier_key"]

@@ -30,8 +30,25 @@ class UsageError(Exception):
     """Bad arguments or an unusable environment: exit 2."""
 
 
+class _RefuseToken(argparse.Action):
+    """`--token` is refused with the way to pass a token instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.error("--token is not accepted (a command line shows in ps and shell history): "
+                     "use --token-file FILE or $SEIZURE_LEDGER_TOKEN")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("seizure-registry")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seizure-ledger", description="Verify a seizure registry's ledger.")
+    parser.add_argument("--version", action="version", version=f"seizure-ledger {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser(
         "verify", help="verify the ledger against a checkpoint signed by a pinned key",
@@ -41,8 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--entries", metavar="FILE", help="exported entries, JSON Lines")
     source.add_argument("--url", help="base URL of a running registry")
     verify.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint note (with --entries)")
-    verify.add_argument("--token", default=os.environ.get("SEIZURE_LEDGER_TOKEN"),
-                        help="API token (with --url; default $SEIZURE_LEDGER_TOKEN)")
+    # The token is never an argument: a command line shows in `ps` and in the shell's history.
+    verify.add_argument("--token-file", metavar="FILE",
+                        help="file holding the API token (with --url; default: $SEIZURE_LEDGER_TOKEN)")
+    verify.add_argument("--token", action=_RefuseToken, nargs="?", help=argparse.SUPPRESS)
     verify.add_argument("--key", required=True, metavar="VKEY",
                         help="verifier key name+keyid+base64, or @FILE to read it from a file")
     verify.add_argument("--state", metavar="DIR",
@@ -170,6 +189,14 @@ def _read_text(path: str | Path, what: str) -> str:
         raise UsageError(f"{what} {path} is not UTF-8") from None
 
 
+def _read_token(path: str | None) -> str:
+    token = _read_text(path, "token file").strip() if path else os.environ.get("SEIZURE_LEDGER_TOKEN", "").strip()
+    if not token:
+        where = f"token file {path} is empty" if path else "no token"
+        raise UsageError(f"--url needs a token: {where}; use --token-file FILE or $SEIZURE_LEDGER_TOKEN")
+    return token
+
+
 class _Files:
     """Entries and checkpoint exported to files."""
 
@@ -204,9 +231,7 @@ class _Remote:
     """A running registry, read over HTTP."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        if not args.token:
-            raise UsageError("--url needs --token (or $SEIZURE_LEDGER_TOKEN)")
-        self.client = LedgerClient(args.url, args.token)
+        self.client = LedgerClient(args.url, _read_token(args.token_file))
 
     def checkpoint(self) -> str:
         return self.client.checkpoint()

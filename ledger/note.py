@@ -103,6 +103,11 @@ def _parse_signature(line: str) -> tuple[str, bytes, bytes]:
     return name, blob[:4], blob[4:]
 
 
+def note_signers(note: str) -> list[tuple[str, bytes]]:
+    """Return the key name and key id of every signature on ``note``, verifying none of them."""
+    return [_parse_signature(line)[:2] for line in _split_note(note)[1]]
+
+
 def open_note(note: str, key: str) -> str:
     """Return the text of ``note`` if it carries a valid signature by the verifier ``key``.
 

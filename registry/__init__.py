@@ -2,19 +2,46 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from .config import Config
 
+if TYPE_CHECKING:
+    from .db import Database
+    from .startup import LedgerSeen
+
 __version__ = "0.2.0"
 
 
-def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, database, ledger key, API, request logging, health check."""
+def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: bool = False) -> Flask:
+    """Build the app: configuration, database, ledger key, API, request logging, health check.
+
+    The database must answer at the newest schema (`upgrade=True` brings it there first, as `serve` and
+    `db upgrade` do); anything that stops the start is a `startup.StartupError` saying how to fix it."""
     from . import api, db, observability
     from .signing import load_signer
+    from .startup import database_url, refuse_missing_file
+
+    app = configured_app(config)
+    if not upgrade:
+        refuse_missing_file(database_url(app.config["DATABASE_URL"]))  # rather than leave an empty file behind
+    database = db.init_app(app, app.config["DATABASE_URL"])
+    try:
+        ledger = _open_database(database, upgrade)
+        load_signer(app, app.config["LEDGER_KEY_FILE"], app.config["LEDGER_ORIGIN"], ledger)
+    except BaseException:
+        database.dispose()
+        raise
+    observability.init_app(app)  # first, so every later hook and error has a request id
+    api.init_app(app)
+    return app
+
+
+def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    """The Flask app with its settings, its database URL and file folders checked, the instance folder made 0700."""
+    from .startup import database_url, existing_folder, private_folder
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -23,13 +50,28 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    os.makedirs(app.instance_path, exist_ok=True)
-    url = app.config.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'registry.db')}"
-    app.config["DATABASE_URL"] = url
-    db.init_app(app, url)
-    key_file = app.config.get("LEDGER_KEY_FILE") or os.path.join(app.instance_path, "ledger.key")
-    app.config["LEDGER_KEY_FILE"] = key_file
-    load_signer(app, key_file, app.config["LEDGER_ORIGIN"])
-    observability.init_app(app)  # first, so every later hook and error has a request id
-    api.init_app(app)
+    if not app.config.get("DATABASE_URL") or not app.config.get("LEDGER_KEY_FILE"):
+        private_folder(app.instance_path)
+    default_url = f"sqlite:///{os.path.join(app.instance_path, 'registry.db')}"
+    app.config["DATABASE_URL"] = app.config.get("DATABASE_URL") or default_url
+    database_url(app.config["DATABASE_URL"])
+    app.config["LEDGER_KEY_FILE"] = app.config.get("LEDGER_KEY_FILE") or os.path.join(app.instance_path, "ledger.key")
+    existing_folder(app.config["LEDGER_KEY_FILE"], "ledger key file", "REGISTRY_LEDGER_KEY_FILE")
     return app
+
+
+def _open_database(database: Database, upgrade: bool) -> LedgerSeen:
+    """Reach the database, upgrade it if asked, check its schema and read what its ledger holds."""
+    from sqlalchemy.exc import DBAPIError
+
+    from . import migrate, startup
+
+    url = startup.database_url(database.url)
+    try:
+        if upgrade:
+            migrate.upgrade(database.url)
+        with database.engine.connect() as connection:
+            startup.check_schema(connection, url)
+            return startup.read_ledger(connection)
+    except DBAPIError as error:
+        raise startup.unreachable(error, url) from None

@@ -5,15 +5,15 @@ import sys
 
 import click
 
+from . import __version__
 from .services.units import OPERATOR, UNIT_KINDS
 
 
-def _app():
+def _app(upgrade: bool = False):
+    """The app on the configured database: `serve` and `db upgrade` bring its schema to the newest; every other
+    command refuses a database that is not there yet, naming `db upgrade`."""
     from . import create_app
-    from .migrate import upgrade
-    app = create_app()
-    upgrade(app.config["DATABASE_URL"])
-    return app
+    return create_app(upgrade=upgrade)
 
 
 def _session(app):
@@ -21,19 +21,23 @@ def _session(app):
 
 
 @click.group()
+@click.version_option(__version__, prog_name="seizure-registry", message="%(prog)s %(version)s")
 def cli() -> None:
     """The seizure registry. Configuration comes from REGISTRY_* environment variables."""
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 def serve(host: str, port: int, workers: int) -> None:
     """Upgrade the database to the newest schema, then serve with gunicorn."""
     from .server import run
-    app = _app()
+    from .startup import check_can_listen
+    check_can_listen(host, port)
+    app = _app(upgrade=True)
     click.echo(f"database: {app.config['DATABASE_URL'].split('@')[-1]}", err=True)
+    app.extensions["registry.db"].dispose()  # the workers open connections of their own
     run(host, port, workers)
 
 
@@ -44,9 +48,43 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database to the newest schema."""
-    _app()
+    """Bring the database to the newest schema (and create the ledger key if the ledger is empty and has none)."""
+    _app(upgrade=True).extensions["registry.db"].dispose()
     click.echo("database at the newest schema")
+
+
+@cli.group()
+def key() -> None:
+    """The ledger signing key (REGISTRY_LEDGER_KEY_FILE); auditors pin its verifier key."""
+
+
+def _key_settings() -> tuple[str, str]:
+    from . import configured_app
+    config = configured_app().config
+    return config["LEDGER_KEY_FILE"], config["LEDGER_ORIGIN"]
+
+
+@key.command("init")
+def key_init() -> None:
+    """Create the signing key (mode 0600); refuses if the key file exists. The verifier key is the last line."""
+    from ledger.checkpoint import verifier_key
+
+    from .signing import init_key, key_id_of
+    path, origin = _key_settings()
+    private_key = init_key(path)
+    click.echo(f"ledger signing key created: {path} (mode 0600), key id {key_id_of(private_key, origin)}; "
+               f"back it up. Verifier key:")
+    click.echo(verifier_key(origin, private_key.public_key()))
+
+
+@key.command("show")
+def key_show() -> None:
+    """Print the verifier key of the signing key, for auditors to pin."""
+    from ledger.checkpoint import verifier_key
+
+    from .signing import read_key
+    path, origin = _key_settings()
+    click.echo(verifier_key(origin, read_key(path).public_key()))
 
 
 @cli.group()
@@ -137,9 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         return 1
     except Exception as error:
+        from sqlalchemy.exc import DBAPIError
+
         from .rules import DomainError
+        from .startup import StartupError, reason
+        if isinstance(error, StartupError):
+            click.echo(f"seizure-registry: error: {error}", err=True)
+            return 2
         if isinstance(error, DomainError):
             click.echo(f"refused: {error}", err=True)
+            return 1
+        if isinstance(error, DBAPIError):  # the database went away or refused mid-command
+            click.echo(f"seizure-registry: error: the database failed: {reason(error)}", err=True)
             return 1
         raise
     return 0

@@ -9,11 +9,12 @@ both hold a read snapshot and deadlock on upgrade).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,7 @@ T = TypeVar("T")
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
                                                   "factory": QueuedWriterConnection}, **kwargs)
         _configure_sqlite(engine)
@@ -35,6 +37,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     _ping_when_idle(engine)
     pipeline.watch(engine)
     return engine
+
+
+def _create_private(path: str | None) -> None:
+    """Create a missing SQLite database file 0600: SQLite gives its -wal and -shm files the same mode."""
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process made it a moment ago
+        pass
+    except OSError:  # no such folder, no permission: SQLite's own connection error says so
+        pass
 
 
 IDLE_BEFORE_PING = 5.0  # seconds

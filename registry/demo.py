@@ -72,15 +72,13 @@ def _yard(rng: random.Random) -> list[dict[str, str]]:
 def play(database_url: str | None):
     """Play the story on a fresh database and return the app, so tests can audit what it left."""
     from . import create_app
-    from .migrate import upgrade
     from .services.units import OPERATOR, create_unit
 
     folder = tempfile.mkdtemp(prefix="seizure-demo-")
     url = database_url or f"sqlite:///{os.path.join(folder, 'demo.db')}"
-    upgrade(url)
     clock = DemoClock()
     app = create_app({"DATABASE_URL": url, "LEDGER_KEY_FILE": os.path.join(folder, "ledger.key"), "CLOCK": clock,
-                      "LEDGER_ORIGIN": "demo.seizure-registry.local/ledger"})
+                      "LEDGER_ORIGIN": "demo.seizure-registry.local/ledger"}, upgrade=True)
     story = Story(app, clock)
     session = app.extensions["registry.db"].sessions()
     with app.app_context():

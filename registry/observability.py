@@ -42,14 +42,15 @@ def _finish(response: Response) -> Response:
 
 
 def healthz():
-    """Liveness and readiness: the database answers and the ledger key is loaded."""
+    """Liveness and readiness: the database answers and the ledger key is loaded; and the version serving."""
+    from . import __version__
     checks = {"database": "ok", "ledger_key": "ok" if "registry.signer" in current_app.extensions else "missing"}
     try:
         get_session().execute(text("SELECT 1"))
     except Exception:  # readiness reports, it does not raise
         checks["database"] = "unreachable"
     healthy = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+    return {"status": "ok" if healthy else "unavailable", "version": __version__, **checks}, 200 if healthy else 503
 
 
 def init_app(app: Flask) -> None:

@@ -27,8 +27,14 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from gunicorn.errors import AppImportError
+
         from . import create_app
-        return create_app()
+        from .startup import StartupError
+        try:
+            return create_app()
+        except StartupError as error:  # gunicorn prints the message alone and stops, as for registry.wsgi
+            raise AppImportError(f"seizure-registry: error: {error}") from None
 
 
 SETTINGS = ("worker_class", "limit_request_line", "timeout", "graceful_timeout", "post_worker_init")

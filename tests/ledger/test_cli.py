@@ -30,6 +30,12 @@ OK = re.compile(rf"^ok: (\d+) entries, root [A-Za-z0-9+/]{{43}}=, checkpoint ver
                 re.M)
 
 
+@pytest.fixture(autouse=True)
+def token_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake registry's token, as an auditor's environment would hold it."""
+    monkeypatch.setenv("SEIZURE_LEDGER_TOKEN", TOKEN)
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -89,7 +95,13 @@ def test_checkpoint_that_is_not_utf8_fails(tmp_path: Path, log: Log,
     (lambda a: a[:3] + a[5:], "--entries needs --checkpoint"),
     (lambda a: a[:4] + ["/nonexistent/checkpoint"] + a[5:], "cannot read checkpoint file"),
     (lambda a: a + ["--url", "http://127.0.0.1:9"], "not allowed with"),
-    (lambda a: ["verify", "--url", "http://127.0.0.1:9", "--key", a[-1]], "--url needs --token"),
+    (lambda a: ["verify", "--url", "http://127.0.0.1:9", "--key", a[-1]], "--url needs a token: no token"),
+    (lambda a: ["verify", "--url", "http://127.0.0.1:9", "--token-file", "/nonexistent/token", "--key", a[-1]],
+     "cannot read token file /nonexistent/token"),
+    (lambda a: ["verify", "--url", "http://127.0.0.1:9", "--token", TOKEN, "--key", a[-1]],
+     "--token is not accepted"),
+    (lambda a: ["verify", "--url", "http://127.0.0.1:9", f"--token={TOKEN}", "--key", a[-1]],
+     "use --token-file FILE or $SEIZURE_LEDGER_TOKEN"),
 ])
 def test_bad_usage_exits_2(tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str],
                            monkeypatch: pytest.MonkeyPatch, change: Any, message: str) -> None:
@@ -210,7 +222,7 @@ def server(log: Log) -> Iterator[tuple[str, FakeRegistry]]:
 
 def url_args(url: str, log: Log, *extra: str) -> list[str]:
     """The fake registry serves the ledger only, not a state to compare a replay with."""
-    return ["verify", "--url", url, "--token", TOKEN, "--key", log.vkey, "--no-replay", *extra]
+    return ["verify", "--url", url, "--key", log.vkey, "--no-replay", *extra]
 
 
 def test_url_verify_in_chunks(server: tuple[str, FakeRegistry], log: Log, capsys: pytest.CaptureFixture[str],
@@ -250,12 +262,35 @@ def test_url_serving_fewer_entries_fails(server: tuple[str, FakeRegistry], log: 
 
 
 @pytest.mark.parametrize("token, message", [("wrong", "HTTP 401"), (TOKEN, "HTTP 404")])
-def test_url_http_errors_exit_2(server: tuple[str, FakeRegistry], log: Log,
+def test_url_http_errors_exit_2(server: tuple[str, FakeRegistry], log: Log, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str], token: str, message: str) -> None:
     url, _ = server
     url = url if token != TOKEN else url + "nowhere/"
-    code, out, err = run(capsys, "verify", "--url", url, "--token", token, "--key", log.vkey)
+    (tmp_path / "token").write_text(token + "\n")
+    code, out, err = run(capsys, "verify", "--url", url, "--token-file", str(tmp_path / "token"), "--key", log.vkey)
     assert code == 2 and message in err and not out
+
+
+def test_token_file_wins_over_the_environment(server: tuple[str, FakeRegistry], log: Log, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    url, registry = server
+    monkeypatch.setenv("SEIZURE_LEDGER_TOKEN", "wrong")
+    (tmp_path / "token").write_text(f"  {TOKEN}\n")
+    code, out, _ = run(capsys, *url_args(url, log, "--token-file", str(tmp_path / "token")))
+    assert code == 0 and OK.search(out), out
+
+
+def test_an_empty_token_file_is_a_usage_error(log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "token").write_text("\n")
+    code, out, err = run(capsys, *url_args("http://127.0.0.1:9", log, "--token-file", str(tmp_path / "token")))
+    assert code == 2 and f"token file {tmp_path / 'token'} is empty" in err and not out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from registry import __version__
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out == f"seizure-ledger {__version__}\n"
 
 
 def test_unreachable_url_exits_2(log: Log, capsys: pytest.CaptureFixture[str]) -> None:
@@ -304,7 +339,7 @@ def stateful() -> Iterator[tuple[str, FakeRegistry, Log]]:
 
 
 def verify_url(capsys: pytest.CaptureFixture[str], url: str, log: Log) -> tuple[int, str]:
-    code, out, err = run(capsys, "verify", "--url", url, "--token", TOKEN, "--key", log.vkey)
+    code, out, err = run(capsys, "verify", "--url", url, "--key", log.vkey)
     return code, out + err
 
 

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from ledger.checkpoint import load_or_create_key
+from ledger.checkpoint import KeyFileError, create_key, load_key, load_or_create_key
 
 
 def _public(path: Path) -> bytes:
@@ -30,8 +30,28 @@ def test_refuses_a_key_of_another_type(tmp_path: Path) -> None:
     path = tmp_path / "ec.pem"
     path.write_bytes(generate_private_key(SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                                                      NoEncryption()))
+    path.chmod(0o600)
     with pytest.raises(ValueError, match="Ed25519"):
         load_or_create_key(path)
+
+
+def test_create_key_never_replaces_a_key(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.pem"
+    first = create_key(path)
+    with pytest.raises(FileExistsError):
+        create_key(path)
+    assert _public(path) == first.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o620, 0o604, 0o660])
+def test_load_key_refuses_a_key_open_to_group_or_others(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "ledger.pem"
+    create_key(path)
+    path.chmod(mode)
+    with pytest.raises(KeyFileError, match=f"mode {mode:04o}.*chmod 600 {path}"):
+        load_key(path)
+    with pytest.raises(FileNotFoundError):
+        load_key(tmp_path / "missing.pem")
 
 
 def _race(path: str, barrier: multiprocessing.synchronize.Barrier, results: multiprocessing.Queue) -> None:

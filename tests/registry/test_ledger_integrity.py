@@ -153,12 +153,12 @@ def served(app) -> Iterator[str]:
         server.server_close()
 
 
-def test_rows_changed_removed_or_added_by_sql_are_named_by_verify_url(story, capsys):
+def test_rows_changed_removed_or_added_by_sql_are_named_by_verify_url(story, capsys, monkeypatch):
     app, client, headers = story
     key = client.get("/api/v1/ledger/key", headers=headers).get_data(as_text=True).strip()
-    token = headers["Authorization"].removeprefix("Bearer ")
+    monkeypatch.setenv("SEIZURE_LEDGER_TOKEN", headers["Authorization"].removeprefix("Bearer "))
     with served(app) as url:
-        args = ["verify", "--url", url, "--token", token, "--key", key]
+        args = ["verify", "--url", url, "--key", key]
         code, out = verify(args, capsys)
         assert code == 0 and "the service's state equals the replay" in out, out
         sql(app, "UPDATE lots SET weight_t = weight_t + 1 WHERE id = 17")

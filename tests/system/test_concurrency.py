@@ -57,7 +57,9 @@ def _ledger_verifies(server, tokens, tmp_path):
     status, key = call(server.url, tokens["AUDITOR"], "GET", "/ledger/key")
     assert status == 200
     verifier = os.path.join(os.path.dirname(sys.executable), "seizure-ledger")
-    result = subprocess.run([verifier, "verify", "--url", server.url, "--token", tokens["AUDITOR"],
+    token_file = tmp_path / "auditor.token"
+    token_file.write_text(tokens["AUDITOR"] + "\n")
+    result = subprocess.run([verifier, "verify", "--url", server.url, "--token-file", str(token_file),
                              "--key", key.strip(), "--state", str(tmp_path / "verify-state")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,8 +5,7 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 
-from registry import create_app
-from registry.config import TestingConfig
+import registry
 
 from helpers import PROBLEM_FIELDS, assert_problem, ledger_size as tree_size
 
@@ -187,16 +186,19 @@ def test_openapi_document_and_offline_docs(app):
 
 
 # -- health ------------------------------------------------------------------------------------------------------------
-def test_healthz_reports_an_unreachable_database(tmp_path):
-    config = {k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()}
-    app = create_app({**config, "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
-                      "LEDGER_KEY_FILE": str(tmp_path / "ledger.key")})
+def test_healthz_reports_a_database_gone_since_the_start(app, units):
+    """The start checked the database; if it goes away later, readiness says so (and the app keeps running)."""
+    from registry.db import Database
+    started = app.extensions["registry.db"]
+    app.extensions["registry.db"] = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
     try:
         r = app.test_client().get("/healthz")
     finally:
         app.extensions["registry.db"].dispose()
+        app.extensions["registry.db"] = started
     assert r.status_code == 503, r.get_data(as_text=True)
     assert r.get_json()["database"] != "ok" and r.get_json()["ledger_key"] == "ok"
+    assert r.get_json()["version"] == registry.__version__
 
 
 # -- headers on every response ---------------------------------------------------------------------------------------
@@ -235,10 +237,10 @@ def test_healthz_and_every_response_carries_request_id_and_security_headers(app,
         if r.mimetype == "application/problem+json":
             assert r.get_json().get("request_id", request_id) == request_id, name
     assert len(set(ids)) == len(ids), "request ids repeat"
-    health = responses["healthz"]  # needs no token; reports the database and the ledger key
+    health = responses["healthz"]  # needs no token; reports the database, the ledger key and the version
     assert health.status_code == 200, health.get_data(as_text=True)
-    assert {k: health.get_json().get(k) for k in ("status", "database", "ledger_key")} == \
-        {"status": "ok", "database": "ok", "ledger_key": "ok"}
+    assert {k: health.get_json().get(k) for k in ("status", "database", "ledger_key", "version")} == \
+        {"status": "ok", "database": "ok", "ledger_key": "ok", "version": registry.__version__}
     for name in ("200 json", "401", "404", "422"):
         assert responses[name].headers.get("X-Frame-Options") == "DENY", name
         assert "no-store" in responses[name].headers.get("Cache-Control", ""), name
