@@ -59,10 +59,15 @@ def units() -> None:
 USAGE_REFUSALS = ("validation_error", "parent_kind_mismatch", "parent_cycle")
 
 
+class _BadInput(click.UsageError):
+    """Bad usage told in one line, without the usage text: exit 2."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"seizure-registry: error: {self.message}", err=True)
+
+
 def _usage_error(message: str) -> None:
-    """One line on stderr, exit 2."""
-    click.echo(f"seizure-registry: error: {message}", err=True)
-    raise click.exceptions.Exit(2)
+    raise _BadInput(message)
 
 
 def _checked(problem_of, what: str):
@@ -88,15 +93,17 @@ def _unit_command(run):
     """Run a service call in the app; a refusal of the input is a one-line usage error (exit 2)."""
     from .rules import DomainError
     app = _app()
-    with app.app_context():
-        try:
-            return run(_session(app))
-        except DomainError as error:
-            if error.code not in USAGE_REFUSALS:
-                raise
-            fields = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in error.errors.items())
-            _usage_error(f"{error.detail} ({fields})" if error.code == "validation_error" and fields
-                         else error.detail)
+    try:
+        with app.app_context(), _session(app) as session:
+            return run(session)
+    except DomainError as error:
+        if error.code not in USAGE_REFUSALS:
+            raise
+        fields = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in error.errors.items())
+        _usage_error(f"{error.detail} ({fields})" if error.code == "validation_error" and fields
+                     else error.detail)
+    finally:
+        app.extensions["registry.db"].dispose()  # a command's connections end with it
 
 
 def _describe(unit) -> str:
