@@ -177,8 +177,8 @@ def units_show(code: str) -> None:
     unit, below, tokens = _unit_command(shown)
     for label, value in (("code", unit.code), ("name", unit.name), ("kind", unit.kind),
                          ("parent", unit.parent_code or "-"), ("active", "yes" if unit.active else "no"),
-                         ("created", unit.created_at.astimezone(BEIJING).isoformat(timespec="seconds")), ("under it", " ".join(below) or "-"),
-                         ("live tokens", " ".join(tokens) or "-")):
+                         ("created", unit.created_at.astimezone(BEIJING).isoformat(timespec="seconds")),
+                         ("under it", " ".join(below) or "-"), ("live tokens", " ".join(tokens) or "-")):
         click.echo(f"{label + ':':13}{value}")
 
 
