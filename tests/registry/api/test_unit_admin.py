@@ -5,6 +5,7 @@ Every change is one `unit.updated` ledger entry, and after each test the ledger'
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -204,4 +205,29 @@ def test_patch_honours_idempotency_keys(app, session, units):
     assert ok(admin.patch(BAOSHAN, json={"name": "宝山一"}, headers=headers)) == first
     assert ledger_size(reader) == size
     assert_problem(admin.patch(BAOSHAN, json={"name": "宝山二"}, headers=headers), 422, "idempotency_key_reused")
+    assert_audit_clean(app, session, reader)
+
+
+def test_a_deactivated_unit_can_no_longer_open_cases_register_lots_or_seize(app, session, units):
+    """Its tokens are refused first (401); a caller that names the unit without a token (the command line, an
+    import) hears `unit_inactive`, and nothing is recorded."""
+    from registry.rules import DomainError
+    from registry.services import cases, lots, seizures
+    b, reader = units["baoshan"], units["auditor"]
+    [lot] = register_lots(b, ["4.0000"], prefix="SLEEP")
+    case = open_case(b, "(2026)沪0113执99号")
+    ok(patch(units["admin"], "SH-BAOSHAN-COURT", {"active": False}))
+    before = checkpoint(reader)
+    acts = [lambda: lots.register_lots(session, "SH-BAOSHAN-COURT", [lot_body("SLEEP-2", "1.0000")]),
+            lambda: cases.open_case(session, "SH-BAOSHAN-COURT", {"number": "(2026)沪0113执100号",
+                                                                  "kind": "execution"}),
+            lambda: seizures.seize(session, "SH-BAOSHAN-COURT", case["id"], "seal", "封99",
+                                   datetime(2026, 3, 1, tzinfo=timezone.utc), None, [lot["id"]])]
+    with app.app_context():
+        for act in acts:
+            with pytest.raises(DomainError) as refused:
+                act()
+            assert refused.value.code == "unit_inactive"
+    assert checkpoint(reader) == before
+    assert_problem(b.post(f"{API}/lots", json={"lots": [lot_body("SLEEP-3", "1.0000")]}), 401, "unauthenticated")
     assert_audit_clean(app, session, reader)
