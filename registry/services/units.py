@@ -82,6 +82,9 @@ def update_unit(session: Session, actor: str, code: str, changes: dict[str, Any]
         changed = {field: value for field, value in changes.items() if value != _current(unit, field)}
         if not changed:
             raise DomainError("unit_unchanged", f"unit {code} already has these values; nothing was changed")
+        if changed.get("active") is False and code == actor:  # it would lock itself out of the API
+            raise DomainError("validation_error", "a unit cannot deactivate itself",
+                              errors={"active": ["another admin, or `seizure-registry units deactivate`, can"]})
         if "parent" in changed:
             _check_new_parent(session, unit, changed["parent"])
         _apply(unit, changed)

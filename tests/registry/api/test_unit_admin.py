@@ -126,6 +126,13 @@ def test_a_parent_of_another_kind_is_refused_on_move_and_on_create(units, code, 
     assert_problem(admin.get(f"{API}/units/NEW-1"), 404, "not_found")
 
 
+def test_an_admin_cannot_lock_its_own_unit_out(units):
+    with nothing_changes(units["auditor"]):
+        problem = assert_problem(patch(units["admin"], "OPERATOR", {"active": False}), 422, "validation_error")
+    assert "active" in problem["errors"]
+    assert ok(units["admin"].get(f"{API}/units/OPERATOR"))["active"] is True
+
+
 def test_a_change_to_the_same_values_is_refused_and_records_nothing(units):
     with nothing_changes(units["auditor"]):
         for body in ({"name": "上海市宝山区人民法院"}, {"parent": "SH-HIGH-COURT"}, {"active": True}):
