@@ -34,7 +34,8 @@ class Replay:
         self.size = 0
         self._counts: dict[tuple[str, str], int] = {}
         self._handlers: dict[str, Callable[[Entry, dict[str, Any]], None]] = {
-            "unit.created": self._unit_created, "token.issued": self._token_issued,
+            "unit.created": self._unit_created, "unit.updated": self._unit_updated,
+            "token.issued": self._token_issued,
             "token.revoked": self._token_revoked, "lot.registered": self._lots_registered,
             "lot.split": self._lot_split, "lot.disposal_transferred": self._disposal_transferred,
             "objection.filed": self._objection_filed, "objection.lifted": self._objection_lifted,
@@ -54,8 +55,15 @@ class Replay:
     # -- units and tokens ----------------------------------------------------------------------------------
     def _unit_created(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["units"][d["code"]] = {"name": d["name"], "kind": d["kind"], "parent": d["parent"],
-                                          "created_at": e.time}
+                                          "created_at": e.time, "active": True}
         self.state["tokens"][d["token_id"]] = {"unit": d["code"], "revoked_at": None}
+
+    def _unit_updated(self, e: Entry, d: dict[str, Any]) -> None:
+        """An admin's change: only the fields the entry names (name, parent, active) change."""
+        unit = self.state["units"][d["code"]]
+        for field in ("name", "parent", "active"):
+            if field in d:
+                unit[field] = d[field]
 
     def _token_issued(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["tokens"][d["token_id"]] = {"unit": d["unit"], "revoked_at": None}

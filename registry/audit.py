@@ -81,9 +81,10 @@ def records(session: Session) -> Iterator[Record]:
 
 def _units(conn: Connection) -> Iterator[Record]:
     u = m.Unit
-    for code, name, kind, parent, created_at in _rows(
-            conn, select(u.code, u.name, u.kind, u.parent_code, _utc(u.created_at)).order_by(u.code)):
-        yield "units", code, {"name": name, "kind": kind, "parent": parent, "created_at": _t(created_at)}
+    for code, name, kind, parent, created_at, active in _rows(
+            conn, select(u.code, u.name, u.kind, u.parent_code, _utc(u.created_at), u.active).order_by(u.code)):
+        yield "units", code, {"name": name, "kind": kind, "parent": parent, "created_at": _t(created_at),
+                              "active": bool(active)}
 
 
 def _tokens(conn: Connection) -> Iterator[Record]:

@@ -6,7 +6,8 @@ import sys
 import click
 
 from . import __version__
-from .services.units import OPERATOR, UNIT_KINDS
+from .rules.units import UNIT_KINDS, code_problem, name_problem
+from .services.units import OPERATOR
 
 
 def _app(upgrade: bool = False):
@@ -92,19 +93,171 @@ def units() -> None:
     """Units (courts, police units, auditors, operators)."""
 
 
+# A refusal of what the operator typed (a code, a name, a parent) is a usage error: exit 2.
+USAGE_REFUSALS = ("validation_error", "parent_kind_mismatch", "parent_cycle")
+
+
+class _BadInput(click.UsageError):
+    """Bad usage told in one line, without the usage text: exit 2."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"seizure-registry: error: {self.message}", err=True)
+
+
+def _usage_error(message: str) -> None:
+    raise _BadInput(message)
+
+
+def _checked(problem_of, what: str):
+    """A click callback refusing, in one line, a value the registry's own rule refuses."""
+    def check(ctx, param, value):
+        if value is not None and (problem := problem_of(value)) is not None:
+            _usage_error(f"{what} {value!r}: {problem}")
+        return value
+    return check
+
+
+def _kind(ctx, param, value):
+    if value is not None and value not in UNIT_KINDS:
+        _usage_error(f"unknown kind {value!r}: use one of {', '.join(UNIT_KINDS)}")
+    return value
+
+
+CODE = click.argument("code", callback=_checked(code_problem, "unit code"))
+KIND_HELP = "|".join(UNIT_KINDS)
+
+
+def _unit_command(run):
+    """Run a service call in the app; a refusal of the input is a one-line usage error (exit 2)."""
+    from .rules import DomainError
+    app = _app()
+    try:
+        with app.app_context(), _session(app) as session:
+            return run(session)
+    except DomainError as error:
+        if error.code not in USAGE_REFUSALS:
+            raise
+        fields = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in error.errors.items())
+        _usage_error(f"{error.detail} ({fields})" if error.code == "validation_error" and fields
+                     else error.detail)
+    finally:
+        app.extensions["registry.db"].dispose()  # a command's connections end with it
+
+
+def _describe(unit) -> str:
+    state = "" if unit.active else "  [inactive]"
+    return f"{unit.code}  {unit.kind}  {unit.name}" + (f"  (under {unit.parent_code})" if unit.parent_code else "") \
+        + state
+
+
 @units.command("add")
-@click.argument("code")
-@click.option("--name", required=True)
-@click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
-@click.option("--parent", default=None, help="code of the superior unit")
+@CODE
+@click.option("--name", required=True, callback=_checked(name_problem, "name"))
+@click.option("--kind", required=True, callback=_kind, help=KIND_HELP)
+@click.option("--parent", default=None, callback=_checked(code_problem, "parent"),
+              help="code of the superior unit, of the same kind")
 def units_add(code: str, name: str, kind: str, parent: str | None) -> None:
     """Create a unit; its first token is the last line printed."""
     from .services.units import create_unit
-    app = _app()
-    with app.app_context():
-        issued = create_unit(_session(app), OPERATOR, code, name, kind, parent)
+    issued = _unit_command(lambda session: create_unit(session, OPERATOR, code, name, kind, parent))
     click.echo(f"unit {code} ({kind}) created; token id {issued.token_id}; keep this token secret:")
     click.echo(issued.token)
+
+
+@units.command("list")
+@click.option("--tree", is_flag=True, help="each unit under its parent, indented")
+@click.option("--kind", default=None, callback=_kind, help=KIND_HELP)
+@click.option("--parent", default=None, callback=_checked(code_problem, "parent"),
+              help="only the units under this one")
+def units_list(tree: bool, kind: str | None, parent: str | None) -> None:
+    """List units in code order: code, kind, name, parent, and whether inactive."""
+    from .services.units import get_unit, list_units
+
+    def listed(session):
+        if parent is not None:
+            get_unit(session, parent)
+        return list_units(session, None if tree else parent, kind)
+    found = _unit_command(listed)
+    lines = _tree(found, parent) if tree else [_describe(unit) for unit in found]
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("no unit matches", err=True)
+
+
+def _tree(found: list, root: str | None) -> list[str]:
+    """Each unit under its parent; the top is `root`'s children, or every unit whose parent is not listed."""
+    codes = {unit.code for unit in found}
+    children: dict[str | None, list] = {}
+    for unit in found:
+        top = unit.parent_code if unit.parent_code in codes or unit.parent_code == root else None
+        children.setdefault(top, []).append(unit)
+    lines: list[str] = []
+
+    def walk(code: str | None, depth: int) -> None:
+        for unit in children.get(code, []):
+            lines.append("  " * depth + _describe(unit))
+            walk(unit.code, depth + 1)
+    walk(root, 0)
+    return lines
+
+
+@units.command("show")
+@CODE
+def units_show(code: str) -> None:
+    """Show one unit: its name, kind, parent, whether active, the units under it and its live tokens."""
+    from .rules import BEIJING
+    from .services.units import get_unit, list_units, live_token_ids
+
+    def shown(session):
+        unit = get_unit(session, code)
+        return unit, [u.code for u in list_units(session, code)], live_token_ids(session, code)
+    unit, below, tokens = _unit_command(shown)
+    for label, value in (("code", unit.code), ("name", unit.name), ("kind", unit.kind),
+                         ("parent", unit.parent_code or "-"), ("active", "yes" if unit.active else "no"),
+                         ("created", unit.created_at.astimezone(BEIJING).isoformat(timespec="seconds")),
+                         ("under it", " ".join(below) or "-"), ("live tokens", " ".join(tokens) or "-")):
+        click.echo(f"{label + ':':13}{value}")
+
+
+def _update(code: str, changes: dict, done: str) -> None:
+    from .services.units import update_unit
+    described = _unit_command(lambda session: _describe(update_unit(session, OPERATOR, code, changes)))
+    click.echo(f"unit {code} {done}: {described}")
+
+
+@units.command("rename")
+@CODE
+@click.option("--name", required=True, callback=_checked(name_problem, "name"))
+def units_rename(code: str, name: str) -> None:
+    """Give a unit a new name; its code stays."""
+    _update(code, {"name": name}, "renamed")
+
+
+@units.command("move")
+@CODE
+@click.option("--parent", default=None, callback=_checked(code_problem, "parent"),
+              help="the new parent, of the unit's own kind")
+@click.option("--no-parent", is_flag=True, help="the unit stands under no other")
+def units_move(code: str, parent: str | None, no_parent: bool) -> None:
+    """Move a unit under another parent of its kind (never under itself or a unit below it), or under none."""
+    if (parent is None) == (not no_parent):
+        _usage_error("give --parent CODE or --no-parent")
+    _update(code, {"parent": parent}, "moved")
+
+
+@units.command("deactivate")
+@CODE
+def units_deactivate(code: str) -> None:
+    """Deactivate a unit: its tokens stop at once; its cases and history stay readable."""
+    _update(code, {"active": False}, "deactivated")
+
+
+@units.command("activate")
+@CODE
+def units_activate(code: str) -> None:
+    """Reactivate a deactivated unit: its tokens that were not revoked work again."""
+    _update(code, {"active": True}, "reactivated")
 
 
 @cli.group()

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import Tonnes, UTCDateTime
@@ -22,12 +22,16 @@ class Base(DeclarativeBase):
 
 
 class Unit(Base):
+    """An authority with an account. Its parent is of its own kind and never below it; an inactive unit's
+    tokens authenticate no more, and its cases and history stay readable."""
+
     __tablename__ = "units"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    parent_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
 
 
 class Token(Base):

@@ -66,8 +66,8 @@ class KnownTokens:
     """Tokens this process has authenticated in full: id → (hash of the secret, unit code, unit kind).
 
     A write with one of them skips the authentication query: its lock statement confirms the token (see
-    `services.credentials`). A token's unit and kind never change; only revocation does, and that is what the
-    lock statement checks. Bounded, the oldest forgotten first.
+    `services.credentials`). A token's unit and kind never change; its revocation and its unit's deactivation
+    do, and those are what the lock statement checks. Bounded, the oldest forgotten first.
     """
 
     LIMIT = 10_000

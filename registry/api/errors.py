@@ -16,6 +16,10 @@ STATUS_BY_CODE = {
     "unauthenticated": 401, "forbidden": 403, "not_found": 404, "validation_error": 422,
     "term_too_long": 422, "term_not_extended": 422, "weights_do_not_sum": 422, "idempotency_key_reused": 422,
     "unit_exists": 409, "case_number_taken": 409, "rate_limited": 429, "unavailable": 503,
+    "parent_kind_mismatch": 422, "parent_cycle": 422,
+    # A deactivated unit is a state of the registry an admin can undo, not a right the unit lacks: 409, like
+    # the other refusals that depend on what was recorded. Its own tokens are refused earlier, with 401.
+    "unit_inactive": 409, "unit_unchanged": 409, "case_not_at_court": 409,
 }
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from marshmallow import ValidationError, fields, validate
 
+from ..rules.units import CODE_PATTERN, NAME_MAX, code_problem, name_problem
 from .routing import MAX_ID
 
 # At most 9 digits before the point: a billion tonnes a lot keeps even a 1000-lot total far inside 64 bits.
@@ -62,9 +63,31 @@ def Text(max_length: int = 200, required: bool = True, **kwargs: Any) -> fields.
 
 
 def Code(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(r"[A-Z0-9][A-Z0-9_-]{0,63}\Z",
-                                                  error="upper-case letters, digits, - and _ (at most 64)"),
-                         **kwargs)
+    """A unit's code, by the one rule the service also applies (`rules.units`)."""
+    metadata = {"pattern": CODE_PATTERN, "maxLength": 64, **kwargs.pop("metadata", {})}
+    return fields.String(validate=_by_rule(code_problem), metadata=metadata, **kwargs)
+
+
+def UnitName(**kwargs: Any) -> fields.String:
+    """A unit's name, by the one rule the service also applies (`rules.units`)."""
+    metadata = {"pattern": TEXT_PATTERN, "minLength": 1, "maxLength": NAME_MAX, **kwargs.pop("metadata", {})}
+    return fields.String(validate=_by_rule(name_problem), metadata=metadata, **kwargs)
+
+
+def _by_rule(problem_of: Callable[[str], str | None]) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if (problem := problem_of(value)) is not None:
+            raise ValidationError(problem)
+    return check
+
+
+class Flag(fields.Boolean):
+    """A JSON true or false; strings and numbers are refused, not read as truthy."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
 
 
 def within_calendar(value: datetime) -> None:

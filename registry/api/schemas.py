@@ -4,10 +4,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
 
 from ..rules import PROPERTY_CLASSES
-from .fields import Code, Id, IdList, Instant, Text, Weight, clean_text
+from ..rules.units import UNIT_KINDS
+from .fields import Code, Flag, Id, IdList, Instant, Text, UnitName, Weight, clean_text
 from .routing import MAX_ID
 
-UNIT_KINDS = ("court", "police", "auditor", "admin")
 CASE_KINDS = ("preservation", "execution", "criminal")
 SEIZURE_KINDS = ("seal", "distrain", "freeze")
 EXECUTION_KINDS = ("delivery", "auction", "sale", "offset")
@@ -32,9 +32,29 @@ class PageArgs(Strict):
 # -- units ---------------------------------------------------------------------------------------------------
 class UnitIn(Strict):
     code = Code(required=True)
-    name = Text(required=True)
+    name = UnitName(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
-    parent = Code(load_default=None, allow_none=True)
+    parent = Code(load_default=None, allow_none=True,
+                  metadata={"description": "a unit of the same kind (courts under courts, police under police); "
+                                           "auditors and admins have none"})
+
+
+class UnitPatch(Strict):
+    name = UnitName()
+    parent = Code(allow_none=True, metadata={"description": "the new parent, of the unit's own kind and not under "
+                                                            "it; null: no parent"})
+    active = Flag(metadata={"description": "false: the unit's tokens stop at once and it can no longer open "
+                                           "cases, register lots or seize; its cases and history stay readable"})
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one of name, parent, active", "_schema")
+
+
+class UnitListArgs(Strict):
+    parent = Code(metadata={"description": "only the units directly under this one"})
+    kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
 
 
 class UnitOut(Schema):
@@ -42,6 +62,7 @@ class UnitOut(Schema):
     name = fields.String()
     kind = fields.String()
     parent = fields.String(attribute="parent_code", allow_none=True)
+    active = fields.Boolean(metadata={"description": "false once an admin deactivated the unit"})
 
 
 class UnitCreated(UnitOut):

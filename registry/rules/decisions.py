@@ -8,6 +8,7 @@ from decimal import Decimal
 from .errors import Conflict, DomainError, refuse_if
 from .queue import QueueView, disposer_case_id, lot_flags, lot_status, queue_at
 from .terms import CLOCK_SKEW, beijing_date, max_term_end, term_days
+from .units import require_active
 from .values import CaseFacts, LotFacts, UnitFacts
 
 CASE_KINDS_BY_UNIT = {"court": ("preservation", "execution"), "police": ("criminal",)}
@@ -31,6 +32,7 @@ def require_acting(case: CaseFacts, actor: str, act: str) -> None:
 
 
 def open_case(actor: UnitFacts, kind: str) -> None:
+    require_active(actor.code, actor.active)
     if kind not in CASE_KINDS_BY_UNIT.get(actor.kind, ()):
         raise forbid(f"a {actor.kind} unit may not open {kind} cases")
 
@@ -222,13 +224,22 @@ def transfer_disposal(lot: LotFacts, actor: str, to_case: CaseFacts, now: dateti
 
 def transfer_case(case: CaseFacts, actor: UnitFacts, mode: str, to_unit: UnitFacts,
                   acting: UnitFacts) -> None:
-    """提级 / 指令 / 协同 by a superior court of the acting unit; takeover by the police unit acting."""
+    """提级 / 指令 / 协同 by a superior court of the acting unit; takeover by the police unit acting.
+
+    Elevate, designate and assist move a case between courts: a criminal case acted for by a police unit
+    reaches a court only by takeover. No case is handed to a deactivated unit.
+    """
+    if mode != "takeover" and acting.kind != "court":
+        raise DomainError("case_not_at_court", f"case {case.number} is acted for by the {acting.kind} unit "
+                          f"{acting.code}; {mode} applies only to cases a court acts for, and a criminal "
+                          "case reaches a court only by takeover")
     if mode == "takeover":
         if case.kind != "criminal" or actor.code != case.acting_unit or actor.kind != "police":
             raise forbid("only the police unit acting for a criminal case may hand it over")
         if to_unit.kind != "court":
             raise DomainError("validation_error", "a case is handed over to a court",
                               errors={"to_unit": ["must be a court"]})
+        require_active(to_unit.code, to_unit.active)
         return
     # A court acting for a case (after elevation, say) may itself designate or add a court under it.
     ordering_own = mode != "elevate" and actor.code == case.acting_unit and actor.code in to_unit.ancestors
@@ -248,6 +259,7 @@ def transfer_case(case: CaseFacts, actor: UnitFacts, mode: str, to_unit: UnitFac
             mode == "assist" and (to_unit.code in case.assisting_units or to_unit.code == case.acting_unit):
         raise DomainError("validation_error", f"{to_unit.code} already acts for the case",
                           errors={"to_unit": ["already acts for the case"]})
+    require_active(to_unit.code, to_unit.active)
 
 
 def convert(case: CaseFacts, actor: str) -> None:

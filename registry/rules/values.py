@@ -11,6 +11,7 @@ class UnitFacts:
     code: str
     kind: str
     ancestors: tuple[str, ...] = ()  # parent first
+    active: bool = True
 
 
 @dataclass(frozen=True)

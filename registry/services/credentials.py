@@ -4,8 +4,9 @@ Authenticating costs a query; on SQLite, where it runs before the writer lock, a
 does not need it: its first statement locks the ledger head, and that statement can check the caller's
 token as well (`LIVE`). So a request that is about to write with a token this process has already
 authenticated in full leaves its token here (`confirm_with_write`); the lock statement checks that the token
-still exists, matches and is not revoked, and `settle` refuses the write (401, nothing changed) if it is
-not. A token revoked by any process is therefore refused by the next write that uses it, as before.
+still exists, matches, is not revoked and belongs to an active unit, and `settle` refuses the write (401,
+nothing changed) if it is not. A token revoked, or whose unit was deactivated, by any process is therefore
+refused by the next write that uses it, as if it had been authenticated in full.
 
 A request that leaves its token here and never reaches a write's lock (refused before it, or writing
 nothing) must be confirmed in full before it is answered; `still_owed` tells whether that is so.
@@ -17,14 +18,14 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..models import Token
+from ..models import Token, Unit
 from ..rules import DomainError
 
 _KEY = "registry.credential_to_confirm"
 
-LIVE = select(Token.id).where(Token.id == bindparam("credential_id"),
-                              Token.secret_hash == bindparam("credential_hash"),
-                              Token.revoked_at.is_(None)).scalar_subquery().label("credential_live")
+LIVE = select(Token.id).join(Unit, Unit.code == Token.unit_code) \
+    .where(Token.id == bindparam("credential_id"), Token.secret_hash == bindparam("credential_hash"),
+           Token.revoked_at.is_(None), Unit.active.is_(True)).scalar_subquery().label("credential_live")
 """A column for the lock statement: the token's id if the credential left by `confirm_with_write` is live."""
 
 

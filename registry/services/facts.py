@@ -13,6 +13,7 @@ from ..driver import Direct
 from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
                       Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
+from ..rules import units as unit_rules
 from . import head_seen, prefetch
 from .sets import among, among_or_one, among_param, dialect, listed, listed_or_one, prebuilt
 
@@ -30,7 +31,23 @@ def unit_facts(session: Session, code: str) -> UnitFacts:
     while parent is not None and parent not in ancestors:
         ancestors.append(parent)
         parent = session.scalar(select(Unit.parent_code).where(Unit.code == parent))
-    return UnitFacts(unit.code, unit.kind, tuple(ancestors))
+    return UnitFacts(unit.code, unit.kind, tuple(ancestors), unit.active)
+
+
+_ACTIVE = Direct(select(Unit.active).where(Unit.code == bindparam("code")))
+
+
+def active_read(code: str) -> tuple[Direct, dict[str, Any]]:
+    """The statement `require_active` reads, with its parameters: a write sends it with its lock."""
+    return _ACTIVE, {"code": code}
+
+
+def require_active(session: Session, code: str) -> None:
+    """Refuse (`unit_inactive`) an act by a deactivated unit."""
+    found = prefetch.rows(session, *active_read(code))
+    if not found:
+        raise not_found("unit", code)
+    unit_rules.require_active(code, found[0][0])
 
 
 CASE_COLUMNS = (Case.number, Case.kind, Case.owner_unit, Case.acting_unit, Case.previous_number)

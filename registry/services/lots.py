@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import CardKey, DisposalTransfer, Hold, Lot, Objection
 from ..rules import Conflict, DomainError, decisions, lot_status, queue_at
 from .cards import deletion_keys, within_one_edit
-from .facts import lot_facts, not_found, one_case
+from .facts import active_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import ledger_time
 from .tx import Tx, run_write
 
@@ -52,13 +52,14 @@ def _insert_lots(tx: Tx, lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def register_lots(session: Session, actor: str, lots: list[dict[str, Any]], idem=None) -> list[int]:
     """Register every lot or none; a card number may appear once per custodian."""
     def work(tx: Tx) -> list[int]:
+        require_active(session, actor)
         clashes = _clashes(session, lots)
         if clashes:
             raise DomainError("card_no_taken", f"{len(clashes)} card number(s) already registered", clashes)
         created = _insert_lots(tx, lots)
         tx.record("lot.registered", {"lots": [lot_record(lot) for lot in created]})
         return [lot["id"] for lot in created]
-    return run_write(session, actor, work, idem)
+    return run_write(session, actor, work, idem, reads=[active_read(actor)])
 
 
 def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,

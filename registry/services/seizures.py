@@ -12,7 +12,7 @@ from ..driver import Direct
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
 from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
-from .facts import case_and_lots, case_and_lots_read, lot_facts, not_found, one_case
+from .facts import active_read, case_and_lots, case_and_lots_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import RowsWithEntry, ledger_time
 from .tx import Tx, run_write
 
@@ -37,6 +37,7 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
           term_end: date | None, lot_ids: list[int], idem=None) -> Seized:
     """One seizure on every listed lot or on none; each lot's rank is its place in the queue."""
     def work(tx: Tx) -> Seized:
+        require_active(session, actor)
         case, lots = case_and_lots(session, case_id, lot_ids)
         plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end)
         # A plain value, not added to the session: the unit of work costs more than the two inserts.
@@ -58,7 +59,7 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
             "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]}, rows)
         return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
     return run_write(session, actor, work, idem, reserve="seizures_id_seq",
-                     reads=[case_and_lots_read(session, case_id, lot_ids)])
+                     reads=[active_read(actor), case_and_lots_read(session, case_id, lot_ids)])
 
 
 def _seizure_values(seizure: Seizure) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class As:
     def post(self, path, json=None, **kw):
         return self.client.post(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def patch(self, path, json=None, **kw):
+        return self.client.patch(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
 
 @pytest.fixture
 def make_unit(app, session):

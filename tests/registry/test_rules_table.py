@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from registry.rules import decisions
+from registry.rules import decisions, units
 from registry.rules.errors import Conflict, DomainError
 from registry.rules.queue import disposer_case_id, lot_flags, lot_status, queue_at
 from registry.rules.terms import BEIJING, anniversary, beijing_date, end_of_term, max_term_end, term_end_from
@@ -976,6 +976,20 @@ BAOSHAN_CASE = replace(EXE, assisting_units=frozenset({PUDONG.code}))
     (CRIM, BAOSHAN, "takeover", BAOSHAN, POLICE, "forbidden"),
     (replace(CRIM, acting_unit=BAOSHAN.code), BAOSHAN, "takeover", YANGPU, BAOSHAN, "forbidden"),
     (replace(EXE, acting_unit=POLICE.code), POLICE, "takeover", BAOSHAN, POLICE, "forbidden"),  # not criminal
+    # elevate, designate and assist apply only to cases a court acts for: a criminal case reaches a court
+    # only by takeover, even from a court recorded above the police unit
+    (CRIM, HIGH, "elevate", HIGH, replace(POLICE, ancestors=(HIGH.code,)), "case_not_at_court"),
+    (CRIM, HIGH, "designate", BAOSHAN, replace(POLICE, ancestors=(HIGH.code,)), "case_not_at_court"),
+    (CRIM, HIGH, "assist", BAOSHAN, replace(POLICE, ancestors=(HIGH.code,)), "case_not_at_court"),
+    (CRIM, POLICE, "assist", BAOSHAN, POLICE, "case_not_at_court"),
+    (replace(CRIM, acting_unit=BAOSHAN.code), INTER, "elevate", INTER, BAOSHAN, None),  # after takeover
+    (replace(CRIM, acting_unit=BAOSHAN.code), INTER, "assist", YANGPU, BAOSHAN, None),
+    # no case is handed to a deactivated unit; an unauthorised actor still hears 403 first
+    (BAOSHAN_CASE, INTER, "designate", replace(YANGPU, active=False), BAOSHAN, "unit_inactive"),
+    (BAOSHAN_CASE, INTER, "assist", replace(YANGPU, active=False), BAOSHAN, "unit_inactive"),
+    (BAOSHAN_CASE, HIGH, "elevate", replace(INTER, active=False), BAOSHAN, "unit_inactive"),
+    (CRIM, POLICE, "takeover", replace(BAOSHAN, active=False), POLICE, "unit_inactive"),
+    (BAOSHAN_CASE, WUXI, "designate", replace(YANGPU, active=False), BAOSHAN, "forbidden"),
 ])
 def test_transfer_case(case, actor, mode, to_unit, acting, code):
     if code is None:
@@ -998,6 +1012,70 @@ def test_open_case(unit, kind, ok):
         assert decisions.open_case(unit, kind) is None
     else:
         assert refused(decisions.open_case, unit, kind).code == "forbidden"
+    assert refused(decisions.open_case, replace(unit, active=False), kind).code == "unit_inactive"
+
+
+# ====================================================================================================
+# Units: codes, names, parents (SPEC §2: a unit's parent is of its own kind; never a cycle)
+# ====================================================================================================
+
+@pytest.mark.parametrize("code, name, kind, fields", [
+    ("SH-BAOSHAN-COURT", "上海市宝山区人民法院", "court", ()),
+    ("A", "x", "auditor", ()),
+    ("0_1-2", "Ünïcode 名", "police", ()),
+    ("X" * 64, "n" * 200, "admin", ()),
+    ("X" * 65, "n", "court", ("code",)),
+    ("sh-court", "n", "court", ("code",)),
+    ("-COURT", "n", "court", ("code",)),
+    ("SH COURT", "n", "court", ("code",)),
+    ("SH-COURT\n", "n", "court", ("code",)),
+    ("", "n", "court", ("code",)),
+    ("ＳＨ", "n", "court", ("code",)),   # full-width letters are not the code's letters
+    ("C", "", "court", ("name",)),
+    ("C", "  ", "court", ("name",)),
+    ("C", "n" * 201, "court", ("name",)),
+    ("C", "a\x00b", "court", ("name",)),
+    ("C", "\ud800", "court", ("name",)),
+    ("C", "n", "judge", ("kind",)),
+    ("bad", "", "judge", ("code", "name", "kind")),
+])
+def test_unit_codes_names_and_kinds(code, name, kind, fields):
+    if not fields:
+        assert units.check_unit(code, name, kind) is None
+    else:
+        err = refused(units.check_unit, code, name, kind)
+        assert err.code == "validation_error" and sorted(err.errors) == sorted(fields)
+
+
+@pytest.mark.parametrize("kind, parent_kind, ok", [
+    ("court", None, True), ("court", "court", True), ("court", "police", False), ("court", "auditor", False),
+    ("court", "admin", False), ("police", None, True), ("police", "police", True), ("police", "court", False),
+    ("auditor", None, True), ("auditor", "auditor", False), ("auditor", "court", False),
+    ("admin", None, True), ("admin", "admin", False),
+])
+def test_a_units_parent_is_of_its_own_kind(kind, parent_kind, ok):
+    if ok:
+        assert units.check_parent(kind, parent_kind) is None
+    else:
+        err = refused(units.check_parent, kind, parent_kind)
+        assert err.code == "parent_kind_mismatch" and "parent" in err.errors
+    assert set(units.PARENT_KINDS) == set(units.UNIT_KINDS)
+
+
+@pytest.mark.parametrize("code, parent, parent_ancestors, ok", [
+    (BAOSHAN.code, None, (), True),
+    (BAOSHAN.code, WUXI.code, WUXI.ancestors, True),
+    (BAOSHAN.code, HIGH.code, HIGH.ancestors, True),
+    (BAOSHAN.code, BAOSHAN.code, BAOSHAN.ancestors, False),           # itself
+    (HIGH.code, INTER.code, INTER.ancestors, False),                  # its child
+    (HIGH.code, BAOSHAN.code, BAOSHAN.ancestors, False),              # its grandchild
+    (INTER.code, PUDONG.code, PUDONG.ancestors, True),                # a sibling
+])
+def test_a_move_never_makes_a_cycle(code, parent, parent_ancestors, ok):
+    if ok:
+        assert units.check_move(code, parent, parent_ancestors) is None
+    else:
+        assert refused(units.check_move, code, parent, parent_ancestors).code == "parent_cycle"
 
 
 @pytest.mark.parametrize("case, actor, code", [

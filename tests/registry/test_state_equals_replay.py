@@ -13,11 +13,14 @@ from registry.config import TestingConfig
 from registry.migrate import upgrade
 from registry.services.units import OPERATOR, create_unit
 
-UNITS = [("HIGH", "court", None), ("COURT-A", "court", "HIGH"), ("COURT-B", "court", "HIGH"), ("PSB", "police", None)]
+UNITS = [("HIGH", "court", None), ("COURT-A", "court", "HIGH"), ("COURT-B", "court", "HIGH"), ("PSB", "police", None),
+         ("ADMIN", "admin", None)]
+ACTORS = ["HIGH", "COURT-A", "COURT-B", "PSB"]
 
 
 class ThroughTheApi(RuleBasedStateMachine):
-    """Seize, release, renew, split, dispose, transfer and let time pass, in any order, refused or not."""
+    """Seize, release, renew, split, dispose, transfer, change units and let time pass, in any order, refused
+    or not."""
 
     @initialize()
     def fresh_registry(self):
@@ -45,11 +48,23 @@ class ThroughTheApi(RuleBasedStateMachine):
             self.session.close()
             self.app.extensions["registry.db"].dispose()
 
-    def post(self, unit, path, body):
+    def post(self, unit, path, body, method="POST"):
         headers = {"Authorization": f"Bearer {self.tokens[unit]}"}
-        response = self.client.post(f"/api/v1{path}", json=body, headers=headers)
+        response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
         assert response.status_code < 500, response.get_data(as_text=True)
         return response.get_json() if response.status_code in (200, 201) else None
+
+    @rule(unit=st.sampled_from(ACTORS), name=st.sampled_from(["甲", "乙"]))
+    def rename_unit(self, unit, name):
+        self.post("ADMIN", f"/units/{unit}", {"name": name}, "PATCH")
+
+    @rule(unit=st.sampled_from(ACTORS), parent=st.sampled_from([None, *ACTORS]))
+    def move_unit(self, unit, parent):  # cycles and parents of another kind are refused
+        self.post("ADMIN", f"/units/{unit}", {"parent": parent}, "PATCH")
+
+    @rule(unit=st.sampled_from(ACTORS), active=st.booleans())
+    def deactivate_or_reactivate_unit(self, unit, active):
+        self.post("ADMIN", f"/units/{unit}", {"active": active}, "PATCH")
 
     @rule(unit=st.sampled_from(["COURT-A", "COURT-B", "PSB"]),
           picks=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),

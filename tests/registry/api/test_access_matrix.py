@@ -80,6 +80,10 @@ def new_unit(w: World) -> Request:
     return "POST", f"{API}/units", {"code": f"NEW-{w.next()}", "name": "新单位", "kind": "court"}
 
 
+def rename_unit(w: World) -> Request:
+    return "PATCH", f"{API}/units/SH-JINGAN-COURT", {"name": f"上海市静安区人民法院（{w.next()}）"}
+
+
 def new_lots(w: World) -> Request:
     return "POST", f"{API}/lots", {"lots": [lot_body(f"NEW-{w.next()}", "1.0000")]}
 
@@ -185,6 +189,7 @@ MATRIX: list[tuple[str, str, Callable[[World], Request], dict[str, int]]] = [
     ("POST /api/v1/units", "", new_unit, only(201, "admin")),
     ("GET /api/v1/units", "", read(f"{API}/units"), READ_ALL),
     ("GET /api/v1/units/{code}", "", read(f"{API}/units/SH-BAOSHAN-COURT"), READ_ALL),
+    ("PATCH /api/v1/units/{code}", "rename", rename_unit, only(200, "admin")),
     ("POST /api/v1/lots", "", new_lots, only(201, *COURTS, *POLICE)),
     ("GET /api/v1/lots", "", read(f"{API}/lots?limit=5"), READ_ALL),
     ("GET /api/v1/lots/{lot_id}", "another unit's lot", read_lot, READ_ALL),
@@ -247,7 +252,7 @@ def concrete(path: str) -> str:
 
 def send(unit, request: Request):
     method, path, body = request
-    r = unit.get(path) if method == "GET" else unit.post(path, json=body)
+    r = unit.get(path) if method == "GET" else getattr(unit, method.lower())(path, json=body)
     r.get_data()  # read streamed bodies (ledger entries) to the end, so their generators close
     return r
 

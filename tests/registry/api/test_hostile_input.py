@@ -629,7 +629,7 @@ def malformed_bearer_tokens_are_401(app, session, world):
 
 def unknown_query_parameters_are_refused_everywhere(app, session, world):
     w = world
-    paths = [f"{API}/units?kind=court", f"{API}/units/SH-BAOSHAN-COURT?expand=token",
+    paths = [f"{API}/units?name=court", f"{API}/units/SH-BAOSHAN-COURT?expand=token",
              f"{API}/cases/{w.case['id']}?as_of=2026-01-01T00:00:00Z",
              f"{API}/seizures/{w.seizure['id']}?as_of=2026-01-01T00:00:00Z", f"{API}/ledger/checkpoint?size=1",
              f"{API}/ledger/key?format=pem", f"{API}/ledger/state?table=lots"]
