@@ -13,7 +13,7 @@ __version__ = "0.2.0"
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, database, ledger key, API, request logging, health check."""
-    from . import api, db, observability
+    from . import api, db, observability, proxies
     from .signing import load_signer
 
     app = Flask(__name__, instance_relative_config=True)
@@ -31,5 +31,6 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     app.config["LEDGER_KEY_FILE"] = key_file
     load_signer(app, key_file, app.config["LEDGER_ORIGIN"])
     observability.init_app(app)  # first, so every later hook and error has a request id
+    proxies.init_app(app)
     api.init_app(app)
     return app

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..rules import DomainError
 
@@ -42,6 +43,8 @@ def domain_error(error: DomainError) -> Response:
         extra["conflicts"] = [c.as_dict() for c in error.conflicts]
     response = problem(status, error.code, error.detail, **extra)
     response.headers.update(HEADERS_BY_STATUS.get(status, {}))
+    if getattr(error, "retry_after", None) is not None:  # seconds until the refused client may try again
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))  # type: ignore[attr-defined]
     return response
 
 
@@ -58,6 +61,11 @@ def http_error(error: HTTPException) -> Response:
         if header.lower() in ("allow", "retry-after"):
             response.headers[header] = value
     return response
+
+
+def untrusted_host(_error: SecurityError) -> Response:
+    """A Host outside REGISTRY_TRUSTED_HOSTS: refused without repeating it."""
+    return problem(400, "untrusted_host", "this service does not answer for the host the request names")
 
 
 def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -100,6 +108,7 @@ def unparsable(error: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PendingRollbackError, database_unavailable)
