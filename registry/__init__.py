@@ -13,7 +13,7 @@ __version__ = "0.2.0"
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, database, ledger key, API, request logging, health check."""
-    from . import api, db, observability, proxies
+    from . import api, db, logs, metrics, observability, proxies
     from .signing import load_signer
 
     app = Flask(__name__, instance_relative_config=True)
@@ -22,6 +22,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    logs.init_app(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     os.makedirs(app.instance_path, exist_ok=True)
     url = app.config.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'registry.db')}"
@@ -32,5 +33,6 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     load_signer(app, key_file, app.config["LEDGER_ORIGIN"])
     observability.init_app(app)  # first, so every later hook and error has a request id
     proxies.init_app(app)
+    metrics.init_app(app)  # before the API, so its count comes after the API's last word on the response
     api.init_app(app)
     return app

@@ -81,6 +81,7 @@ def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def database_unavailable(error: Exception) -> Response:
     """A busy (SQLite locked) or unreachable database: nothing was written; the client may retry."""
+    g.database_error = "unavailable"
     log.warning("database unavailable: %s", getattr(error, "orig", error), extra={"request_id": g.get("request_id")})
     response = problem(503, "unavailable", "the database is busy or unreachable; retry shortly")
     response.headers["Retry-After"] = "1"
@@ -88,7 +89,10 @@ def database_unavailable(error: Exception) -> Response:
 
 
 def _lost_connection_or_unexpected(error: DBAPIError) -> Response:
-    return database_unavailable(error) if error.connection_invalidated else unexpected(error)
+    if error.connection_invalidated:
+        return database_unavailable(error)
+    g.database_error = "unexpected"
+    return unexpected(error)
 
 
 def _unparsable_or_unexpected(error: ValueError) -> Response:
