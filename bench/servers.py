@@ -90,11 +90,11 @@ class Gunicorn:
         return [psutil.Process(pid).memory_info().rss / 2**20 for pid in self.worker_pids()]
 
     def requests_logged(self, request_id_prefix: str) -> Iterator[dict[str, Any]]:
-        """The service's request log lines whose request id starts with the prefix."""
+        """The service's request log lines whose client request id (X-Request-Id) starts with the prefix."""
         for path in glob.glob(f"{self.request_log}.*"):
             with open(path, encoding="utf-8") as f:
                 for line in f:
-                    if f'"request_id": "{request_id_prefix}' in line:
+                    if f'"client_request_id": "{request_id_prefix}' in line:
                         yield json.loads(line)
 
     def stop(self) -> None:

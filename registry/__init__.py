@@ -20,7 +20,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: 
 
     The database must answer at the newest schema (`upgrade=True` brings it there first, as `serve` and
     `db upgrade` do); anything that stops the start is a `startup.StartupError` saying how to fix it."""
-    from . import api, db, observability
+    from . import api, db, metrics, observability
     from .signing import load_signer
     from .startup import database_url, refuse_missing_file
 
@@ -35,13 +35,16 @@ def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: 
         database.dispose()
         raise
     observability.init_app(app)  # first, so every later hook and error has a request id
+    metrics.init_app(app)  # before the API, so its count comes after the API's last word on the response
     api.init_app(app)
     return app
 
 
 def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """The Flask app with its settings, its database URL and file folders checked, the instance folder made 0700."""
-    from .startup import database_url, existing_folder, private_folder
+    from . import logs, proxies
+    from .config import ConfigurationError
+    from .startup import StartupError, database_url, existing_folder, private_folder
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -49,6 +52,11 @@ def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    logs.init_app(app)
+    try:
+        proxies.init_app(app)
+    except ConfigurationError as error:
+        raise StartupError("bad_setting", str(error)) from None
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if not app.config.get("DATABASE_URL") or not app.config.get("LEDGER_KEY_FILE"):
         private_folder(app.instance_path)

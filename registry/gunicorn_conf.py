@@ -12,6 +12,7 @@ grows. Restarts still give requests only `graceful_timeout` to finish: an export
 auditor's download, which is simply rerun.
 """
 from registry.server import post_worker_init  # noqa: F401  (gc.freeze once the app is loaded)
+from registry.server import child_exit, on_exit, on_starting  # noqa: F401  (metrics shared by the workers)
 
 worker_class = "sync"
 limit_request_line = 8190

@@ -1,7 +1,6 @@
 """Request ids, one structured log line per request, security headers, and the health check."""
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -16,13 +15,14 @@ log = logging.getLogger("registry.requests")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
                "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+REFUSALS = {401: "unauthenticated", 403: "forbidden", 429: "rate_limited"}
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; frame-ancestors 'none'")
 
 
 def _start() -> None:
-    given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    """The request id is always the server's own; a client's well-formed X-Request-Id is logged beside it."""
+    g.request_id = uuid.uuid4().hex
     g.started = time.perf_counter()
 
 
@@ -33,12 +33,23 @@ def _finish(response: Response) -> Response:
     if request.path.startswith("/api/v1/docs"):
         response.headers["Content-Security-Policy"] = DOCS_CSP
         response.headers["Cache-Control"] = "public, max-age=3600"
-    unit = g.get("unit")
-    log.info(json.dumps({"request_id": g.get("request_id"), "method": request.method, "path": request.path,
-                         "status": response.status_code, "unit": unit.code if unit is not None else None,
-                         "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)},
-                        ensure_ascii=False))
+    _log_request(response.status_code)
     return response
+
+
+def _log_request(status: int) -> None:
+    """One line per request; refusals and errors stand out by their level and the `refused` field."""
+    unit = g.get("unit")
+    fields = {"method": request.method, "path": request.path, "status": status,
+              "unit": unit.code if unit is not None else None, "client": request.remote_addr,
+              "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)}
+    given = request.headers.get("X-Request-Id", "")
+    if REQUEST_ID.fullmatch(given):
+        fields["client_request_id"] = given
+    if status in REFUSALS:
+        fields["refused"] = REFUSALS[status]
+    log.log(logging.ERROR if status >= 500 else logging.WARNING if status in REFUSALS else logging.INFO,
+            "request", extra={"fields": fields})
 
 
 def healthz():

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -15,6 +18,29 @@ def post_worker_init(_worker: Any) -> None:
     response times. Frozen, those objects are never walked; what requests allocate is still collected.
     """
     gc.freeze()
+
+
+_private_metrics: list[str] = []
+
+
+def on_starting(_arbiter: Any) -> None:
+    """Give the workers' metrics files a private folder (0700), unless the operator names one to use."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = tempfile.mkdtemp(prefix="seizure-registry-metrics-")
+        _private_metrics.append(folder)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+def child_exit(_arbiter: Any, worker: Any) -> None:
+    """A worker that died stops counting towards the live gauges; its counters are kept."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(_arbiter: Any) -> None:
+    """Remove the private metrics folder: the next start counts from zero, as Prometheus expects."""
+    for folder in _private_metrics:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Server(BaseApplication):
@@ -37,7 +63,8 @@ class Server(BaseApplication):
             raise AppImportError(f"seizure-registry: error: {error}") from None
 
 
-SETTINGS = ("worker_class", "limit_request_line", "timeout", "graceful_timeout", "post_worker_init")
+SETTINGS = ("worker_class", "limit_request_line", "timeout", "graceful_timeout", "post_worker_init", "on_starting",
+            "child_exit", "on_exit")
 
 
 def run(host: str, port: int, workers: int) -> None:

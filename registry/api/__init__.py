@@ -38,8 +38,8 @@ def init_app(app: Flask) -> Api:
     api.register_converter(IdConverter, id_schema)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.before_request(identify)  # first: a request without a valid token learns nothing else (SPEC §2)
     app.before_request(no_control_in_url)
-    app.before_request(identify)
     app.before_request(no_stray_query)
     app.after_request(settle_unconfirmed)
     errors.register(app)

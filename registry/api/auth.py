@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 from collections import deque
@@ -20,33 +21,54 @@ from ..services.units import TOKEN, authenticate, secret_digest
 from .errors import database_unavailable, domain_error
 from .fields import NOT_TEXT
 
+log = logging.getLogger("registry.auth")
+GUARDED_PATHS = ("/api/v1", "/metrics")
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 READERS = ("court", "police", "auditor", "admin")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class FailureWindow:
-    """Failed authentications per client in the last minute, per process; past the limit a client waits."""
+    """Failed authentications per key (a client address, a token id) in the last minute.
+
+    It slows guessing without locking anyone out: it is consulted only after a request failed to
+    authenticate, so a valid token is never refused by it. Per process: several workers or instances each
+    keep their own window, which multiplies the effective limit by their number.
+    """
+
+    SECONDS = 60
+    KEYS = 10_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, deque[float]] = {}
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._seen.setdefault(client, deque())
-        while times and times[0] < now - 60:
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= now - self.SECONDS:
             times.popleft()
         return times
 
-    def blocked(self, client: str, limit: int) -> bool:
+    def fail(self, keys: tuple[str, ...], limit: int) -> float | None:
+        """Count one more failure for each key, or, if any key is already at the limit, the seconds to wait."""
         with self._lock:
-            return len(self._recent(client, time.monotonic())) >= limit
-
-    def fail(self, client: str) -> None:
-        with self._lock:
-            self._recent(client, time.monotonic()).append(time.monotonic())
-            if len(self._seen) > 10_000:  # bound memory under a spray of addresses
+            now = time.monotonic()
+            full = [times[0] for times in (self._recent(key, now) for key in keys) if len(times) >= limit]
+            if full:  # refused attempts are not counted: each key holds at most `limit` times
+                return max(full) + self.SECONDS - now
+            for key in keys:
+                self._seen[key].append(now)
+            while len(self._seen) > self.KEYS:  # bound memory under a spray of addresses
                 self._seen.pop(next(iter(self._seen)))
+            return None
+
+
+class RateLimited(DomainError):
+    """Too many failed authentications from this client or for this token id."""
+
+    def __init__(self, retry_after: float):
+        super().__init__("rate_limited", "too many failed authentications; wait before trying again")
+        self.retry_after = retry_after
 
 
 def _failures() -> FailureWindow:
@@ -95,13 +117,9 @@ def _known_tokens() -> KnownTokens:
 
 
 def identify() -> None:
-    """before_request: every API path but the docs needs a valid token."""
-    if not request.path.startswith("/api/v1") or request.path.startswith(PUBLIC_PATHS):
+    """before_request: every API path but the docs needs a valid token, checked before anything else."""
+    if not request.path.startswith(GUARDED_PATHS) or request.path.startswith(PUBLIC_PATHS):
         return
-    client = request.remote_addr or "?"
-    failures = _failures()
-    if failures.blocked(client, current_app.config["AUTH_FAILURES_PER_MINUTE"]):
-        raise DomainError("rate_limited", "too many failed authentications; wait a minute")
     bearer = _bearer()
     session = get_session()
     view = _view()
@@ -114,10 +132,23 @@ def identify() -> None:
         read_by_statement(session)
     unit = authenticate(session, bearer) if bearer else None
     if unit is None:
-        failures.fail(client)
-        raise DomainError("unauthenticated", "a valid bearer token is required")
+        raise refusal(bearer)
     _known_tokens().remember(bearer.partition(".")[0], bytes(unit.secret_hash), unit.code, unit.kind)
     g.unit = Caller(unit.code, unit.kind)
+
+
+def refusal(bearer: str) -> DomainError:
+    """A failed authentication, counted for the client and the token id: 401, or 429 past the limit."""
+    keys = (f"client {request.remote_addr or '?'}",)
+    if TOKEN.fullmatch(bearer):
+        keys += (f"token {bearer.partition('.')[0]}",)
+    wait = _failures().fail(keys, current_app.config["AUTH_FAILURES_PER_MINUTE"])
+    log.warning("authentication failed", extra={"fields": {
+        "event": "rate_limited" if wait is not None else "authentication_failed", "client": request.remote_addr,
+        "token_id": keys[1].partition(" ")[2] if len(keys) > 1 else None}})
+    if wait is not None:
+        return RateLimited(wait)
+    return DomainError("unauthenticated", "a valid bearer token is required")
 
 
 def _bearer() -> str:
@@ -155,8 +186,7 @@ def settle_unconfirmed(response: Response) -> Response:
     except SQLAlchemyError as error:  # unknown whether the token is valid: answer nothing but "retry"
         return database_unavailable(error)
     _known_tokens().forget(token_id)
-    _failures().fail(request.remote_addr or "?")
-    return domain_error(DomainError("unauthenticated", "a valid bearer token is required"))
+    return domain_error(refusal(_bearer()))
 
 
 def _still_valid(token_id: str) -> bool:

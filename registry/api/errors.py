@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..rules import DomainError
 
@@ -46,6 +47,8 @@ def domain_error(error: DomainError) -> Response:
         extra["conflicts"] = [c.as_dict() for c in error.conflicts]
     response = problem(status, error.code, error.detail, **extra)
     response.headers.update(HEADERS_BY_STATUS.get(status, {}))
+    if getattr(error, "retry_after", None) is not None:  # seconds until the refused client may try again
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))  # type: ignore[attr-defined]
     return response
 
 
@@ -64,6 +67,11 @@ def http_error(error: HTTPException) -> Response:
     return response
 
 
+def untrusted_host(_error: SecurityError) -> Response:
+    """A Host outside REGISTRY_TRUSTED_HOSTS: refused without repeating it."""
+    return problem(400, "untrusted_host", "this service does not answer for the host the request names")
+
+
 def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Nested marshmallow messages as dotted field paths: {"lots.3.weight_t": ["…"]}."""
     if isinstance(messages, list):
@@ -77,6 +85,7 @@ def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def database_unavailable(error: Exception) -> Response:
     """A busy (SQLite locked) or unreachable database: nothing was written; the client may retry."""
+    g.database_error = "unavailable"
     log.warning("database unavailable: %s", getattr(error, "orig", error), extra={"request_id": g.get("request_id")})
     response = problem(503, "unavailable", "the database is busy or unreachable; retry shortly")
     response.headers["Retry-After"] = "1"
@@ -84,7 +93,10 @@ def database_unavailable(error: Exception) -> Response:
 
 
 def _lost_connection_or_unexpected(error: DBAPIError) -> Response:
-    return database_unavailable(error) if error.connection_invalidated else unexpected(error)
+    if error.connection_invalidated:
+        return database_unavailable(error)
+    g.database_error = "unexpected"
+    return unexpected(error)
 
 
 def _unparsable_or_unexpected(error: ValueError) -> Response:
@@ -104,6 +116,7 @@ def unparsable(error: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PendingRollbackError, database_unavailable)
