@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import Tonnes, UTCDateTime
@@ -46,7 +46,12 @@ class Lot(Base):
     __tablename__ = "lots"
     __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),
                       Index("ix_lots_location", "location", postgresql_using="gin",
-                            postgresql_ops={"location": "gin_trgm_ops"}))
+                            postgresql_ops={"location": "gin_trgm_ops"}),
+                      # Disposed and split lots in id order: a page of them costs its own size however many.
+                      Index("ix_lots_disposed", "id", postgresql_where=text("disposed_at IS NOT NULL"),
+                            sqlite_where=text("disposed_at IS NOT NULL")),
+                      Index("ix_lots_split", "id", postgresql_where=text("split_at IS NOT NULL"),
+                            sqlite_where=text("split_at IS NOT NULL")))
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     card_no: Mapped[str] = mapped_column(String(100), index=True)
     custodian: Mapped[str] = mapped_column(String(200))
@@ -57,8 +62,8 @@ class Lot(Base):
     property_class: Mapped[str] = mapped_column(String(16), default="movable")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CardKey(Base):

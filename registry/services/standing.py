@@ -112,11 +112,11 @@ class StatusFilter:
 
 def status_filter(status: str) -> StatusFilter:
     """The SQL for `status` as of the instant bound by `instants`."""
-    if status == "disposed":
-        return StatusFilter(Lot.disposed_at <= _at("now"), None)
+    if status == "disposed":  # IS NOT NULL: the partial index's condition, stated for SQLite's planner
+        return StatusFilter(and_(Lot.disposed_at.is_not(None), Lot.disposed_at <= _at("now")), None)
     if status == "split":
-        return StatusFilter(and_(Lot.split_at <= _at("now"), or_(Lot.disposed_at.is_(None),
-                                                                 Lot.disposed_at > _at("now"))), None)
+        return StatusFilter(and_(Lot.split_at.is_not(None), Lot.split_at <= _at("now"),
+                                 or_(Lot.disposed_at.is_(None), Lot.disposed_at > _at("now"))), None)
     if status == "seized":
         return StatusFilter(and_(standing(), maybe_seized()), surely_seized())
     return StatusFilter(and_(standing(), not_(surely_seized())), not_(maybe_seized()))

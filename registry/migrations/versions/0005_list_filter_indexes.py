@@ -4,12 +4,13 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-12-03
 
-Disposed and split lots by their dates; a case's lots from its holds; holds not ended by an act, for the
+Disposed and split lots in id order (partial indexes); a case's lots from its holds; holds not ended by an act, for the
 seized and free statuses; a location's substring through a trigram index on PostgreSQL (pg_trgm ships
 with PostgreSQL and is a trusted extension: the database owner may create it; a downgrade leaves it, as
 other objects of the database may use it).
 """
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0005'
 down_revision = '0003'
@@ -18,8 +19,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_lots_disposed_at', 'lots', ['disposed_at'])
-    op.create_index('ix_lots_split_at', 'lots', ['split_at'])
+    for name, column in (('ix_lots_disposed', 'disposed_at'), ('ix_lots_split', 'split_at')):
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(name, 'lots', ['id'], postgresql_where=where, sqlite_where=where)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.create_index('ix_lots_location', 'lots', ['location'], postgresql_using='gin',
@@ -36,5 +38,5 @@ def downgrade() -> None:
     op.drop_index('ix_holds_case_lot', table_name='holds')
     op.create_index('ix_holds_case_id', 'holds', ['case_id'])
     op.drop_index('ix_lots_location', table_name='lots')
-    op.drop_index('ix_lots_split_at', table_name='lots')
-    op.drop_index('ix_lots_disposed_at', table_name='lots')
+    op.drop_index('ix_lots_split', table_name='lots')
+    op.drop_index('ix_lots_disposed', table_name='lots')
