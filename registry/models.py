@@ -45,6 +45,9 @@ class Lot(Base):
 
     __tablename__ = "lots"
     __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),
+                      # An equal custodian or owner, in id order: a page from a cursor is a range of the index.
+                      Index("ix_lots_custodian_id", "custodian", "id"),
+                      Index("ix_lots_owner_id", "owner", "id"),
                       Index("ix_lots_location", "location", postgresql_using="gin",
                             postgresql_ops={"location": "gin_trgm_ops"}),
                       # Disposed and split lots in id order: a page of them costs its own size however many.
@@ -58,7 +61,7 @@ class Lot(Base):
     commodity: Mapped[str] = mapped_column(String(200))
     weight_t: Mapped[Decimal] = mapped_column(Tonnes())
     location: Mapped[str] = mapped_column(String(200), default="")
-    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
     property_class: Mapped[str] = mapped_column(String(16), default="movable")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -190,7 +190,9 @@ def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: in
     if query.location:
         conditions.append(Lot.location.contains(query.location, autoescape=True))
     if query.case_id is not None:
-        conditions.append(Lot.id.in_(select(Hold.lot_id).where(Hold.case_id == query.case_id)))
+        # The case's holds from the cursor on: a range of (case_id, lot_id), not every lot the case ever held.
+        conditions.append(Lot.id.in_(select(Hold.lot_id).where(Hold.case_id == query.case_id,
+                                                               Hold.lot_id > bindparam("after"))))
     if query.q:
         keys = list(deletion_keys(query.q))
         conditions.append(Lot.id.in_(select(CardKey.lot_id).where(CardKey.key.in_(keys))))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, exists, not_, or_
+from sqlalchemy import and_, case, exists, not_, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement, bindparam
@@ -74,7 +74,7 @@ def _surely_live(hold) -> ColumnElement[bool]:
     recorded = and_(hold.term_end.is_not(None), hold.term_end >= bindparam("today"))
     counted = and_(hold.term_end.is_(None), hold.registered_at >= _since_for_class(),
                    or_(hold.term_days.is_(None),
-                       plus_days(hold.registered_at, hold.term_days.cast(Integer)) >= _at("day_after")))
+                       plus_days(hold.registered_at, hold.term_days) >= _at("day_after")))
     return and_(_open(hold), or_(recorded, counted))
 
 

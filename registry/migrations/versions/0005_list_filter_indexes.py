@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-12-03
 
-Disposed and split lots in id order (partial indexes); a case's lots from its holds; holds not ended by an act, for the
+Lots of a custodian or an owner, and disposed and split lots, in id order; a case's lots from its holds; holds not ended by an act, for the
 seized and free statuses; a location's substring through a trigram index on PostgreSQL (pg_trgm ships
 with PostgreSQL and is a trusted extension: the database owner may create it; a downgrade leaves it, as
 other objects of the database may use it).
@@ -22,6 +22,9 @@ def upgrade() -> None:
     for name, column in (('ix_lots_disposed', 'disposed_at'), ('ix_lots_split', 'split_at')):
         where = sa.text(f"{column} IS NOT NULL")
         op.create_index(name, 'lots', ['id'], postgresql_where=where, sqlite_where=where)
+    op.create_index('ix_lots_custodian_id', 'lots', ['custodian', 'id'])
+    op.drop_index('ix_lots_owner', table_name='lots')
+    op.create_index('ix_lots_owner_id', 'lots', ['owner', 'id'])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.create_index('ix_lots_location', 'lots', ['location'], postgresql_using='gin',
@@ -38,5 +41,8 @@ def downgrade() -> None:
     op.drop_index('ix_holds_case_lot', table_name='holds')
     op.create_index('ix_holds_case_id', 'holds', ['case_id'])
     op.drop_index('ix_lots_location', table_name='lots')
+    op.drop_index('ix_lots_owner_id', table_name='lots')
+    op.create_index('ix_lots_owner', 'lots', ['owner'])
+    op.drop_index('ix_lots_custodian_id', table_name='lots')
     op.drop_index('ix_lots_split', table_name='lots')
     op.drop_index('ix_lots_disposed', table_name='lots')
