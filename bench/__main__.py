@@ -27,12 +27,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Within a backend: proofs first (the big ledger at exactly its built size), memory last (after everything).
 PER_BACKEND: dict[str, Callable[[Context, Phase], list[Row]]] = {
     "proofs": figures.proofs, "scaling": figures.scaling, "get": figures.get_lot, "seize": figures.seize,
-    "check": figures.check, "memory": figures.memory,
+    "check": figures.check, "search": figures.search, "memory": figures.memory,
 }
 OFFLINE = ("verify", "merkle")
 FIGURES = (*PER_BACKEND, *OFFLINE)
 NEEDS_SMALL = {"get", "seize", "check", "scaling"}
-NEEDS_BIG = {"scaling", "proofs", "memory"}
+NEEDS_BIG = {"scaling", "proofs", "search", "memory"}
 
 
 def _parser() -> argparse.ArgumentParser:

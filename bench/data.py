@@ -141,6 +141,11 @@ class _App:
         self.app.extensions["registry.db"].dispose()
 
 
+def case_number(n: int, name: str) -> str:
+    """The number of the bench's n-th case, as typed (the registry stores the year bracket canonically)."""
+    return f"(2026)沪0113执{1000 + n}号（{name}）"
+
+
 def _units_and_cases(app: _App, ds: Dataset, pool_cases: int) -> None:
     from registry.services.cases import open_case
     from registry.services.units import OPERATOR, create_unit
@@ -151,7 +156,7 @@ def _units_and_cases(app: _App, ds: Dataset, pool_cases: int) -> None:
         names = [*QUEUE_CASES, *FILLER_CASES, *(f"P-A{i}" for i in range(1, pool_cases + 1))]
         for n, name in enumerate(names):
             unit = f"COURT-{name.split('-')[1][0]}"
-            case = open_case(session, unit, {"number": f"(2026)沪0113执{1000 + n}号（{name}）",
+            case = open_case(session, unit, {"number": case_number(n, name),
                                              "kind": "execution", "applicant": "某银行股份有限公司上海分行",
                                              "respondent": OWNER})
             ds.cases[name] = case.id

@@ -291,6 +291,23 @@ def proofs(ctx: Context, ph: Phase) -> list[Row]:
     return rows
 
 
+def search(ctx: Context, ph: Phase) -> list[Row]:
+    """Every filter of GET /lots and GET /cases on the big database, a page from a random cursor each time;
+    as many clients as workers, so no request queues."""
+    ds, server = ph.big, ph.big_service
+    rows = []
+    for script in scripts.searches(ds):
+        cursor = f"search-{script.name}"
+        window(ctx, server, script, ds, cursor, seconds=ctx.sizes.warmup or 0.5, connections=2)
+        w = window(ctx, server, script, ds, cursor, seconds=ctx.sizes.search_seconds, connections=2)
+        ctx.details[f"search/{script.name}/{ph.backend}"] = {"lots": ds.lots, "load": w.summary()}
+        note = trouble([w]) or f"{w.requests} requests from 2 clients; p50 {w.p50_ms:.1f} ms"
+        page = "a page of 100 from a random cursor" if script.name.startswith("lots") else "one case"
+        rows.append(Row(f"GET /{script.name}, {page}, {power(ds.lots)} lots, p99", ph.backend, "ms", w.p99_ms,
+                        target="< 100 ms", met=w.p99_ms < 100 and not w.errors, note=note))
+    return rows
+
+
 def memory(ctx: Context, ph: Phase) -> list[Row]:
     """RSS of each worker of the service on the big database, after a warm-up mix of every kind of request."""
     ds, server = ph.big, ph.big_service

@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
 
-from .data import CUSTODIAN, Dataset, lot_fields
+from .data import CUSTODIAN, OWNER, Dataset, case_number, lot_fields
 from .load import Item, Script
 
 API = "/api/v1"
@@ -142,3 +144,43 @@ def warm_mix(ds: Dataset, size: int, nonce: str, seed: int = 3) -> tuple[Script,
             used += 1
         taken.append(used)
     return Script(f"warm-{ds.backend}", items, _headers(ds)), taken
+
+
+def searches(ds: Dataset, count: int = 2000, seed: int = 4) -> list[Script]:
+    """One script per filter of GET /lots and GET /cases on the big database, pages of 100 starting anywhere
+    in the list (a random cursor): the database must find the page without reading the lots before it."""
+    from registry.services.lots import encode_cursor
+    rng = random.Random(seed)
+    filler = ds.lots - ds.pools["mix"].count - len(ds.queue_lots)  # the filler lots are F000000, F000001, …
+
+    def card() -> str:
+        return lot_fields("F", rng.randrange(filler))["card_no"]
+
+    def near_miss() -> str:
+        typed = list(card())
+        typed[rng.randrange(1, len(typed))] = "x"
+        return "".join(typed)
+
+    cases = list(ds.cases.values())
+    numbers = [case_number(n, name) for n, name in enumerate(ds.cases)]
+    filters: dict[str, Any] = {
+        "card_no": lambda: f"card_no={card()}",
+        "custodian": lambda: f"custodian={CUSTODIAN}",
+        "owner": lambda: f"owner={OWNER}",
+        "location": lambda: f"location={lot_fields('F', rng.randrange(filler))['location']}",
+        **{f"status={s}": (lambda s=s: f"status={s}") for s in ("free", "seized", "disposed", "split")},
+        "case_id": lambda: f"case_id={rng.choice(cases)}",
+        "q": lambda: f"q={near_miss()}",
+    }
+    scripts = []
+    for name, make in filters.items():
+        items: list[Item] = []
+        for _ in range(count):
+            query = quote(make(), safe="=")
+            items.append(("GET", f"{API}/lots?{query}&limit=100&cursor={encode_cursor(rng.randrange(ds.lots))}",
+                          None))
+        scripts.append(Script(f"lots?{name}", items, _headers(ds, "AUDITOR")))
+    cases_items: list[Item] = [("GET", f"{API}/cases?{quote('number=' + rng.choice(numbers), safe='=')}", None)
+                               for _ in range(count)]
+    scripts.append(Script("cases?number", cases_items, _headers(ds, "AUDITOR")))
+    return scripts

@@ -25,6 +25,7 @@ class Sizes:
     connections: int = 8  # closed loops against 2 sync workers, as the design notes measured with wrk -c16/2
     check_seconds: float = 15.0  # the check runs at ~10 req/s: enough samples for a p99
     proof_seconds: float = 10.0
+    search_seconds: float = 5.0  # per filter of the lot and case lists
     memory_seconds: float = 20.0
     merkle_leaves: int = 100_000
     merkle_proofs: int = 1_000
@@ -38,7 +39,7 @@ FULL = Sizes()
 # Under two minutes on 2 cores: the same figures on 10^4-entry ledgers and 2 s windows, one round.
 QUICK = Sizes(quick=True, big_entries=10_000, big_lots=3_000, queue_lots=600,
               pools={"seize1": 1_500, "seize100": 12_000, "mix": 1_000}, window=2.0, rounds=1, warmup=0.0,
-              check_seconds=2.0, proof_seconds=2.0, memory_seconds=3.0, merkle_leaves=10_000,
+              check_seconds=2.0, proof_seconds=2.0, search_seconds=1.0, memory_seconds=3.0, merkle_leaves=10_000,
               offline_rounds=1)
 
 

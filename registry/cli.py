@@ -48,10 +48,24 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database to the newest schema (and create the ledger key if the ledger is empty and has none)."""
-    _app(upgrade=True).extensions["registry.db"].dispose()
-    click.echo("database at the newest schema")
+@click.option("--grant-to", "grantee", default=None, metavar="ROLE",
+              help="PostgreSQL: then grant ROLE the service's privileges (re-run after every upgrade)")
+def db_upgrade(grantee: str | None) -> None:
+    """Bring the database to the newest schema (and create the ledger key if the ledger is empty and has none);
+    with --grant-to, let the service's role use it."""
+    from . import configured_app
+    from .roles import GrantRefused, check_grantee, grant_service_role
+    url = configured_app().config["DATABASE_URL"]
+    try:
+        if grantee is not None:
+            check_grantee(url, grantee)  # before anything is migrated
+        _app(upgrade=True).extensions["registry.db"].dispose()
+        click.echo("database at the newest schema")
+        if grantee is not None:
+            click.echo(f"{grantee}: {len(grant_service_role(url, grantee))} grants applied")
+    except GrantRefused as error:  # a configuration error: one line, nothing migrated or granted
+        click.echo(f"seizure-registry: error: {error}", err=True)
+        sys.exit(2)
 
 
 @cli.group()

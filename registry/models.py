@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint, true)
+                        UniqueConstraint, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import Tonnes, UTCDateTime
@@ -44,15 +44,28 @@ class Token(Base):
 
 
 class Lot(Base):
+    """A lot. Every filter of the lot list has an index: custodian through the unique constraint, location
+    (a substring) through a trigram index on PostgreSQL."""
+
     __tablename__ = "lots"
-    __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),)
+    __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),
+                      # An equal custodian or owner, in id order: a page from a cursor is a range of the index.
+                      Index("ix_lots_custodian_id", "custodian", "id"),
+                      Index("ix_lots_owner_id", "owner", "id"),
+                      Index("ix_lots_location", "location", postgresql_using="gin",
+                            postgresql_ops={"location": "gin_trgm_ops"}),
+                      # Disposed and split lots in id order: a page of them costs its own size however many.
+                      Index("ix_lots_disposed", "id", postgresql_where=text("disposed_at IS NOT NULL"),
+                            sqlite_where=text("disposed_at IS NOT NULL")),
+                      Index("ix_lots_split", "id", postgresql_where=text("split_at IS NOT NULL"),
+                            sqlite_where=text("split_at IS NOT NULL")))
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     card_no: Mapped[str] = mapped_column(String(100), index=True)
     custodian: Mapped[str] = mapped_column(String(200))
     commodity: Mapped[str] = mapped_column(String(200))
     weight_t: Mapped[Decimal] = mapped_column(Tonnes())
     location: Mapped[str] = mapped_column(String(200), default="")
-    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
     property_class: Mapped[str] = mapped_column(String(16), default="movable")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -117,10 +130,13 @@ class Hold(Base):
     """One seizure on one lot. Its queue position is the ledger sequence number that registered it."""
 
     __tablename__ = "holds"
-    __table_args__ = (Index("ix_holds_lot_position", "lot_id", "position"),)
+    # A case's lots; the holds not ended by an act (ended_at NULL or later than the instant asked about).
+    __table_args__ = (Index("ix_holds_lot_position", "lot_id", "position"),
+                      Index("ix_holds_case_lot", "case_id", "lot_id"),
+                      Index("ix_holds_ended_lot", "ended_at", "lot_id"))
     seizure_id: Mapped[int] = mapped_column(ForeignKey("seizures.id"), primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     position: Mapped[int] = mapped_column(BigInteger)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     term_days: Mapped[int | None] = mapped_column(Integer)  # None: the statutory maximum from its start

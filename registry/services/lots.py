@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, tuple_
+from sqlalchemy import bindparam, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from ..models import CardKey, DisposalTransfer, Hold, Lot, Objection
@@ -15,6 +15,7 @@ from ..rules import Conflict, DomainError, decisions, lot_status, queue_at
 from .cards import deletion_keys, within_one_edit
 from .facts import active_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import ledger_time
+from .standing import instants, status_filter
 from .tx import Tx, run_write
 
 LOT_FIELDS = ("card_no", "custodian", "commodity", "weight_t", "location", "owner", "property_class")
@@ -179,36 +180,50 @@ def decode_cursor(cursor: str | None) -> int:
 
 def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: int,
                 now: datetime) -> tuple[list[Lot], str | None]:
-    """Lots matching every filter, in id order; status is judged as of `now`."""
-    base = select(Lot)
-    conditions = [Lot.id > decode_cursor(cursor)]
+    """Lots matching every filter, in id order; status is judged as of `now`.
+
+    The database finds the candidates with its indexes; the rules judge only the candidates whose status
+    SQL cannot settle (see `standing`) and the near misses of `q`, page by page until the page is full."""
+    conditions = [Lot.id > bindparam("after")]
     for field in ("card_no", "custodian", "owner"):
         if getattr(query, field):
             conditions.append(getattr(Lot, field) == getattr(query, field))
     if query.location:
         conditions.append(Lot.location.contains(query.location, autoescape=True))
     if query.case_id is not None:
-        conditions.append(exists().where(and_(Hold.lot_id == Lot.id, Hold.case_id == query.case_id)))
+        # The case's holds from the cursor on: a range of (case_id, lot_id), not every lot the case ever held.
+        conditions.append(Lot.id.in_(select(Hold.lot_id).where(Hold.case_id == query.case_id,
+                                                               Hold.lot_id > bindparam("after"))))
     if query.q:
         keys = list(deletion_keys(query.q))
         conditions.append(Lot.id.in_(select(CardKey.lot_id).where(CardKey.key.in_(keys))))
+    params: dict[str, Any] = {}
+    certain: Any = true()
+    if query.status:
+        wanted = status_filter(query.status)
+        conditions.append(wanted.candidates)
+        certain = true() if wanted.certain is None else wanted.certain
+        params = instants(now)
+    statement = select(Lot, certain.label("certain")).where(*conditions).order_by(Lot.id).limit(limit + 1)
     found: list[Lot] = []
-    statement = base.where(*conditions).order_by(Lot.id)
+    after = decode_cursor(cursor)
     while len(found) < limit + 1:
-        batch = session.scalars(statement.limit(limit + 1)).all()
-        for lot in _keep(session, batch, query, now):
-            found.append(lot)
+        batch = session.execute(statement, {**params, "after": after}).all()
+        found += _keep(session, batch, query, now)
         if len(batch) < limit + 1:
             break
-        statement = base.where(*conditions[1:], Lot.id > batch[-1].id).order_by(Lot.id)
+        after = batch[-1][0].id
     page = found[:limit]
     return page, encode_cursor(page[-1].id) if len(found) > limit else None
 
 
-def _keep(session: Session, lots: list[Lot], query: LotQuery, now: datetime) -> list[Lot]:
+def _keep(session: Session, rows: list[Any], query: LotQuery, now: datetime) -> list[Lot]:
+    """The candidates that really match: near misses within one edit; a status SQL could not settle, by the rules."""
     if query.q:
-        lots = [lot for lot in lots if within_one_edit(lot.card_no, query.q)]
-    if query.status and lots:
-        facts = {f.id: f for f in lot_facts(session, [lot.id for lot in lots])}
-        lots = [lot for lot in lots if lot_status(facts[lot.id], queue_at(facts[lot.id], now), now) == query.status]
-    return lots
+        rows = [row for row in rows if within_one_edit(row[0].card_no, query.q)]
+    unsettled = [row[0].id for row in rows if not row[1]]
+    if query.status and unsettled:
+        facts = {f.id: f for f in lot_facts(session, unsettled)}
+        judged = {i for i, f in facts.items() if lot_status(f, queue_at(f, now), now) == query.status}
+        rows = [row for row in rows if row[1] or row[0].id in judged]
+    return [row[0] for row in rows]
