@@ -1,4 +1,4 @@
-"""gunicorn settings the registry relies on; `serve` applies them, and so does `gunicorn -c python:registry.gunicorn_conf`.
+"""gunicorn settings the registry relies on, applied by `serve` and by `gunicorn -c python:registry.gunicorn_conf`.
 
 Sync workers: on this stack they gave the best throughput and tail latency once a database is involved, and
 they are safe only behind a buffering proxy (nginx) that holds slow clients away from them (docs/deploy.md).

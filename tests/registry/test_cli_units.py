@@ -37,6 +37,8 @@ def run(database_url, tmp_path, monkeypatch, capsys):
 
 @pytest.fixture
 def hierarchy(run):
+    code, out, err = run("db", "upgrade")
+    assert code == 0, (out, err)
     for argv in (("HIGH", "--name", "上海市高级人民法院", "--kind", "court"),
                  ("BAOSHAN", "--name", "上海市宝山区人民法院", "--kind", "court", "--parent", "HIGH"),
                  ("YANGPU", "--name", "上海市杨浦区人民法院", "--kind", "court", "--parent", "HIGH"),

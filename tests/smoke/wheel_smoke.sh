@@ -14,6 +14,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/wheel-smoke.XXXXXX")
 VENV=$WORK/venv
 SERVER_PID=""
 PG_DATABASE=""
+PG_ROLES=()
 
 say() { echo "smoke: $*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -22,6 +23,7 @@ cleanup() {
   local status=$?
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" || true; fi
   if [ -n "$PG_DATABASE" ]; then admin_sql "DROP DATABASE IF EXISTS \"$PG_DATABASE\" WITH (FORCE)" || true; fi
+  for role in "${PG_ROLES[@]}"; do admin_sql "DROP ROLE IF EXISTS $role" || true; done
   rm -rf "$WORK"
   exit $status
 }
@@ -104,6 +106,50 @@ run_through() {
   stop_server
 }
 
+# docs/deploy.md on PostgreSQL: an owner role migrates and grants, the service role runs gunicorn exactly as the
+# systemd unit starts it, /healthz and /metrics answer, pg_dump backs the database up.
+deploy_guide() {
+  say "postgresql: the deploy guide's roles, db upgrade --grant-to, gunicorn as the systemd unit runs it, metrics, pg_dump"
+  local suffix="$$_$RANDOM" host_url="${POSTGRES_ADMIN_URL%/*}"
+  host_url="${host_url#*@}"
+  local owner="smoke_owner_$suffix" service="smoke_service_$suffix" database="wheel_smoke_guide_$suffix"
+  PG_ROLES=("$owner" "$service")
+  admin_sql "CREATE ROLE $owner LOGIN"
+  admin_sql "CREATE ROLE $service LOGIN"
+  admin_sql "CREATE DATABASE \"$database\" OWNER $owner"
+  local previous_database=$PG_DATABASE
+  admin_sql "DROP DATABASE IF EXISTS \"$previous_database\" WITH (FORCE)"
+  PG_DATABASE=$database
+  SETTINGS=(REGISTRY_DATABASE_URL="postgresql+psycopg://$owner@$host_url/$database"
+            REGISTRY_LEDGER_KEY_FILE="$WORK/keys/guide.key" REGISTRY_LEDGER_ORIGIN=registry.example.court/ledger)
+  operator seizure-registry key init >/dev/null
+  operator seizure-registry db upgrade --grant-to "$service" >&2
+  SETTINGS=(REGISTRY_DATABASE_URL="postgresql+psycopg://$service@$host_url/$database"
+            REGISTRY_LEDGER_KEY_FILE="$WORK/keys/guide.key" REGISTRY_LEDGER_ORIGIN=registry.example.court/ledger
+            REGISTRY_TRUSTED_PROXIES=1 REGISTRY_TRUSTED_HOSTS=127.0.0.1)
+  local admin_token
+  admin_token=$(operator seizure-registry units add OPERATOR --name "Registry operator" --kind admin | tail -n 1)
+  local port exec_start
+  port=$(free_port)
+  BASE="http://127.0.0.1:$port"
+  exec_start=$(sed -n 's/^ExecStart=//p' "$ROOT/docs/deploy/seizure-registry.service")
+  exec_start=${exec_start//\/opt\/seizure-registry\/bin\//$VENV/bin/}
+  exec_start=${exec_start//127.0.0.1:8000/127.0.0.1:$port}
+  exec_start=${exec_start//--workers 4/--workers 2}
+  # shellcheck disable=SC2086  # the unit's command line, split as systemd splits it
+  env -i -C "$WORK/empty" PATH="$VENV/bin:/usr/bin:/bin" HOME="$WORK/home" TMPDIR="$WORK/tmp" LANG=C.UTF-8 \
+    "${SETTINGS[@]}" $exec_start >"$WORK/serve.log" 2>&1 &
+  SERVER_PID=$!
+  wait_for_health >/dev/null
+  get /metrics "$admin_token" | grep -q '^registry_ledger_entries' || fail "/metrics has no ledger size for an admin"
+  stop_server
+  grep -q '"path": *"/healthz"' "$WORK/serve.log" || { cat "$WORK/serve.log" >&2; fail "gunicorn wrote no request log line"; }
+  if command -v pg_dump >/dev/null; then
+    pg_dump --format=custom --file="$WORK/registry.dump" "postgresql://$owner@$host_url/$database"
+    [ -s "$WORK/registry.dump" ] || fail "pg_dump wrote nothing"
+  fi
+}
+
 say "building sdist and wheel"
 "$PYTHON" -m build --outdir "$WORK/dist" "$ROOT" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
 WHEEL=$(ls "$WORK"/dist/seizure_registry-*.whl)
@@ -137,6 +183,7 @@ if admin_sql "SELECT 1" 2>/dev/null; then
   admin_sql "CREATE DATABASE \"$PG_DATABASE\""
   SETTINGS=(REGISTRY_DATABASE_URL="${POSTGRES_ADMIN_URL%/*}/$PG_DATABASE" REGISTRY_LEDGER_KEY_FILE="$WORK/keys/ledger.key")
   run_through postgresql
+  deploy_guide
 elif [ "${REGISTRY_REQUIRE_POSTGRES:-}" = 1 ]; then
   fail "REGISTRY_REQUIRE_POSTGRES=1 but PostgreSQL at ${POSTGRES_ADMIN_URL##*@} does not answer"
 else

@@ -1,7 +1,7 @@
 """indexes for every filter of the lot and case lists
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 
 Lots of a custodian or an owner, and disposed and split lots, in id order; a case's lots from its holds; holds not ended by an act, for the

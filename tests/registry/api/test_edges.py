@@ -10,9 +10,10 @@ import pytest
 from helpers import API, assert_problem, ledger_size, lot_body
 from registry import create_app
 from registry.api import auth
-from registry.config import ConfigurationError, TestingConfig
+from registry.config import TestingConfig
 from registry.proxies import client_address
 from registry.services.units import OPERATOR, revoke_tokens
+from registry.startup import StartupError
 
 LIMIT = 5
 GUESSES = iter(range(1, 10**6))
@@ -184,9 +185,10 @@ def test_client_address_walks_forwarded_for_from_the_right(peer, forwarded, clie
                                          ("TRUSTED_HOSTS", "https://registry.example.cn/"),
                                          ("TRUSTED_HOSTS", "a.example.cn b.example.cn")])
 def test_a_malformed_proxy_or_host_setting_stops_the_start(instance, name, value):
-    with pytest.raises(ConfigurationError) as raised:
+    with pytest.raises(StartupError) as raised:
         instance(**{name: value})
     message = str(raised.value)
+    assert raised.value.code == "bad_setting"
     assert message.startswith(f"REGISTRY_{name}: ") and "\n" not in message
 
 
