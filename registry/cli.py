@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 
 import click
 
@@ -324,8 +325,12 @@ def audit() -> None:
 @click.option("--database-url", default=None, help="default: a fresh SQLite file in a temporary folder")
 def demo(database_url: str | None) -> None:
     """Play the railway-yard scenario end to end on a fresh database and tell what happened."""
+    import logging
+
     from .demo import play
-    play(database_url)
+    logging.getLogger("registry.requests").setLevel(logging.WARNING)  # a line per request would drown the story
+    with tempfile.TemporaryDirectory(prefix="seizure-demo-") as folder:  # the demo leaves nothing behind
+        play(database_url, folder).extensions["registry.db"].dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -69,12 +68,13 @@ def _yard(rng: random.Random) -> list[dict[str, str]]:
             for i, w in enumerate(weights)]
 
 
-def play(database_url: str | None):
-    """Play the story on a fresh database and return the app, so tests can audit what it left."""
+def play(database_url: str | None, folder: str):
+    """Play the story on a fresh database and return the app, so tests can audit what it left.
+
+    `folder` holds the demo's signing key, and its SQLite database unless `database_url` names one."""
     from . import create_app
     from .services.units import OPERATOR, create_unit
 
-    folder = tempfile.mkdtemp(prefix="seizure-demo-")
     url = database_url or f"sqlite:///{os.path.join(folder, 'demo.db')}"
     clock = DemoClock()
     app = create_app({"DATABASE_URL": url, "LEDGER_KEY_FILE": os.path.join(folder, "ledger.key"), "CLOCK": clock,

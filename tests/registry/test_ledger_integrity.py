@@ -23,9 +23,9 @@ from registry.demo import play
 
 
 @pytest.fixture
-def story(database_url, capsys):
+def story(database_url, capsys, tmp_path):
     """The railway-yard story played through the API on a fresh database; returns (app, auditor headers)."""
-    app = play(database_url)
+    app = play(database_url, str(tmp_path))
     capsys.readouterr()
     client = app.test_client()
     from registry.services.units import OPERATOR, create_unit
@@ -35,6 +35,18 @@ def story(database_url, capsys):
     session.close()
     yield app, client, {"Authorization": f"Bearer {token}"}
     app.extensions["registry.db"].dispose()
+
+
+def test_the_demo_command_tells_the_story_and_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    from registry.cli import main
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the demo makes its folder
+    assert main(["demo"]) == 0
+    out, err = capsys.readouterr()
+    assert "496.8014" in out and "no differences" in out, out
+    assert [json.loads(line)["logger"] for line in err.splitlines()] == ["registry.signing"], err  # the key, once
+    assert list(tmp_path.iterdir()) == []
 
 
 def export(client, headers, folder: Path) -> list[str]:
