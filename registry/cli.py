@@ -338,8 +338,15 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="seizure-registry", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as error:
+        error.show()  # the help text is the answer to a bare command
+        return 2
     except click.UsageError as error:
-        error.show()
+        if isinstance(error, _BadInput):
+            error.show()
+        else:  # click's own (an unknown option, a value out of range): one line, pointing at the help
+            where = error.ctx.command_path if error.ctx else "seizure-registry"
+            click.echo(f"seizure-registry: error: {error.format_message().rstrip('.')} (see `{where} --help`)", err=True)
         return 2
     except click.ClickException as error:
         error.show()

@@ -203,7 +203,16 @@ def test_serve_refuses_a_port_in_use_and_workers_below_one(tmp_path):
     assert not (tmp_path / "registry.db").exists()
     code, out, err = command(tmp_path, sqlite_url(tmp_path), tmp_path / "ledger.key", "serve", "--workers", "0",
                              timeout=30)
-    assert code == 2 and "Invalid value for '--workers'" in err and "Traceback" not in err
+    assert code == 2 and err.splitlines() == [
+        "seizure-registry: error: Invalid value for '--workers': 0 is not in the range x>=1 "
+        "(see `seizure-registry serve --help`)"], err
+
+
+@pytest.mark.parametrize("argv, said", [(("units", "add", "X", "--nme", "x"), "No such option '--nme'"),
+                                        (("nosuch",), "No such command 'nosuch'")])
+def test_a_mistyped_command_line_is_one_line_with_exit_2(tmp_path, argv, said):
+    code, out, err = command(tmp_path, sqlite_url(tmp_path), tmp_path / "ledger.key", *argv, timeout=30)
+    assert code == 2 and len(err.splitlines()) == 1 and said in err and "--help`)" in err, err
 
 
 def test_gunicorn_on_a_database_not_upgraded_stops_with_the_reason(tmp_path):
