@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, NoReturn, Sequence
 
 from ledger.chain import Entry
 from ledger.checkpoint import Checkpoint, open_checkpoint
@@ -38,6 +38,13 @@ class _RefuseToken(argparse.Action):
                      "use --token-file FILE or $SEIZURE_LEDGER_TOKEN")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr, pointing at the help, with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -47,7 +54,7 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seizure-ledger", description="Verify a seizure registry's ledger.")
+    parser = _OneLineParser(prog="seizure-ledger", description="Verify a seizure registry's ledger.")
     parser.add_argument("--version", action="version", version=f"seizure-ledger {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser(

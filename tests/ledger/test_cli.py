@@ -108,6 +108,7 @@ def test_bad_usage_exits_2(tmp_path: Path, log: Log, capsys: pytest.CaptureFixtu
     monkeypatch.delenv("SEIZURE_LEDGER_TOKEN", raising=False)
     code, out, err = run(capsys, *change(export(tmp_path, log)))
     assert code == 2 and message in err and not out
+    assert len(err.splitlines()) == 1 and err.startswith("seizure-ledger"), err  # one line, no usage text
 
 
 def test_state_requires_the_ledger_to_extend_what_was_seen(tmp_path: Path, log: Log,
