@@ -22,6 +22,11 @@ def _session(app):
     return app.extensions["registry.db"].sessions()
 
 
+def _say_error(message: str) -> None:
+    """An operator's error: one line on stderr."""
+    click.echo(f"seizure-registry: error: {message}", err=True)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="seizure-registry", message="%(prog)s %(version)s")
 def cli() -> None:
@@ -65,7 +70,7 @@ def db_upgrade(grantee: str | None) -> None:
         if grantee is not None:
             click.echo(f"{grantee}: {len(grant_service_role(url, grantee))} grants applied")
     except GrantRefused as error:  # a configuration error: one line, nothing migrated or granted
-        click.echo(f"seizure-registry: error: {error}", err=True)
+        _say_error(str(error))
         sys.exit(2)
 
 
@@ -116,7 +121,7 @@ class _BadInput(click.UsageError):
     """Bad usage told in one line, without the usage text: exit 2."""
 
     def show(self, file=None) -> None:
-        click.echo(f"seizure-registry: error: {self.message}", err=True)
+        _say_error(self.message)
 
 
 def _usage_error(message: str) -> None:
@@ -346,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             error.show()
         else:  # click's own (an unknown option, a value out of range): one line, pointing at the help
             where = error.ctx.command_path if error.ctx else "seizure-registry"
-            click.echo(f"seizure-registry: error: {error.format_message().rstrip('.')} (see `{where} --help`)", err=True)
+            _say_error(f"{error.format_message().rstrip('.')} (see `{where} --help`)")
         return 2
     except click.ClickException as error:
         error.show()
@@ -359,13 +364,13 @@ def main(argv: list[str] | None = None) -> int:
         from .rules import DomainError
         from .startup import StartupError, reason
         if isinstance(error, StartupError):
-            click.echo(f"seizure-registry: error: {error}", err=True)
+            _say_error(str(error))
             return 2
         if isinstance(error, DomainError):
             click.echo(f"refused: {error}", err=True)
             return 1
         if isinstance(error, DBAPIError):  # the database went away or refused mid-command
-            click.echo(f"seizure-registry: error: the database failed: {reason(error)}", err=True)
+            _say_error(f"the database failed: {reason(error)}")
             return 1
         raise
     return 0
