@@ -206,6 +206,7 @@ def build(backend: str, name: str, work: str, key_file: str, *, pools: dict[str,
         ds.queue_cards = [lot_fields("Q", i)["card_no"] for i in range(queue_lots)]
         _queues(app, ds)
         _fill(ds, total_lots, total_entries, log)
+        _bounds(app)
         _settle(ds)
     finally:
         app.close()
@@ -233,6 +234,12 @@ def _fill(ds: Dataset, total_lots: int | None, total_entries: int, log: Callable
     writer.finish()
     ds.entries, ds.lots = writer.head.size, writer.next_lot_id - 1
     connection.close()
+
+
+def _bounds(app: _App) -> None:
+    """The lots' status bounds, which the bulk writer leaves unknown, stored as `db upgrade` stores them."""
+    from registry.services.standing import refresh
+    app.run(refresh)
 
 
 def _settle(ds: Dataset) -> None:

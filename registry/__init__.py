@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .db import Database
     from .startup import LedgerSeen
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: bool = False) -> Flask:
@@ -31,6 +31,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: 
     try:
         ledger = _open_database(database, upgrade)
         load_signer(app, app.config["LEDGER_KEY_FILE"], app.config["LEDGER_ORIGIN"], ledger)
+        if upgrade:
+            _refresh_standing(app, database)
     except BaseException:
         database.dispose()
         raise
@@ -66,6 +68,23 @@ def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask
     app.config["LEDGER_KEY_FILE"] = app.config.get("LEDGER_KEY_FILE") or os.path.join(app.instance_path, "ledger.key")
     existing_folder(app.config["LEDGER_KEY_FILE"], "ledger key file", "REGISTRY_LEDGER_KEY_FILE")
     return app
+
+
+def _refresh_standing(app: Flask, database: Database) -> None:
+    """Each lot's status bound that a migration or an earlier version left unknown or stale, computed with
+    this version's rules (services.standing)."""
+    import logging
+
+    from .services.standing import refresh
+
+    session = database.sessions()
+    try:
+        with app.app_context():
+            stored = refresh(session)
+    finally:
+        session.close()
+    if stored:
+        logging.getLogger("registry.upgrade").info("stored the status bound of %d lot(s)", stored)
 
 
 def _open_database(database: Database, upgrade: bool) -> LedgerSeen:

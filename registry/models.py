@@ -73,6 +73,18 @@ class Lot(Base):
     split_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class LotStanding(Base):
+    """Derived, not a fact: the ledger's replay leaves it out and the audit recomputes it (services.standing).
+    From `facts_at` on, the lot is seized exactly before `seized_until`; `closed_at`: disposed of or split.
+    A narrow row beside each lot, so a walk of the lot list for a status reads little."""
+
+    __tablename__ = "lot_standing"
+    lot_id: Mapped[int] = mapped_column(ID, ForeignKey("lots.id"), primary_key=True, autoincrement=False)
+    facts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: not known yet
+    seized_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class CardKey(Base):
     """Deletion-neighbourhood keys of card numbers: two card numbers one edit apart share a key."""
 

@@ -19,6 +19,7 @@ from .models import Base
 UPDATED = {
     "ledger_head": ("size", "last_hash", "last_time", "frontier"),
     "lots": ("disposed_at", "split_at"),
+    "lot_standing": ("facts_at", "seized_until", "closed_at"),
     "holds": ("term_end", "effective_from", "ended_at", "end_status", "end_document_no"),
     "cases": ("acting_unit", "number", "kind", "previous_number"),
     "objections": ("lifted_at", "lift_document_no"),

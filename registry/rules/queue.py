@@ -7,7 +7,7 @@ response is right at its request time and `as_of` in the past or the future is t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from .terms import EXPIRING_WINDOW, end_of_term, term_end_from, beijing_date
 from .values import HoldFacts, LotFacts
@@ -71,6 +71,30 @@ def queue_at(lot: LotFacts, now: datetime) -> QueueView:
             live.append(HoldView(hold, "effective", 1, start, last_day, None))
     ended.sort(key=lambda v: (v.ended_at, v.hold.position))
     return QueueView(tuple(live), tuple(ended))
+
+
+# Later than any term the rules can give; `queue_at` there has ended every hold that has a term.
+_LATER_THAN_EVERY_TERM = datetime(9000, 1, 1, tzinfo=timezone.utc)
+# What `seized_until` says of a hold with no last day: seized until someone acts.
+UNTIL_AN_ACT = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+def seized_until(lot: LotFacts) -> datetime | None:
+    """The instant the lot's last live seizure expires if no one acts on the lot again; None: none will.
+
+    At every instant from the lot's latest act on (a registration or an end of one of its holds), the walk
+    is the walk at a later instant up to the first hold whose term runs past that instant, and that hold is
+    then effective: so the lot is seized at such an instant exactly when it is before this one. The lot
+    list answers `status` with it (`services.standing`)."""
+    queue = queue_at(lot, _LATER_THAN_EVERY_TERM)
+    if queue.live:
+        return UNTIL_AN_ACT
+    return max((v.ended_at for v in queue.ended if v.status == "expired"), default=None)
+
+
+def latest_act(lot: LotFacts) -> datetime | None:
+    """The latest registration or ended hold among the lot's holds: `seized_until` holds from then on."""
+    return max((t for h in lot.holds for t in (h.registered_at, h.ended_at) if t is not None), default=None)
 
 
 def lot_status(lot: LotFacts, queue: QueueView, now: datetime) -> str:

@@ -44,17 +44,3 @@ def term_end_from(start: date, days: int | None, property_class: str) -> date:
     """The last day of a term of `days` days (None: the maximum) from `start`, never beyond the maximum."""
     limit = max_term_end(start, property_class)
     return limit if days is None else min(start + timedelta(days=days - 1), limit)
-
-
-def earliest_start_in_force(today: date, property_class: str) -> date:
-    """The earliest start date from which a statutory maximum term still runs on `today` (its last day is
-    `today` or later); every later start runs at least as long."""
-    day = anniversary(today, -MAX_TERM_YEARS[property_class]) - timedelta(days=3)
-    while max_term_end(day, property_class) < today:
-        day += timedelta(days=1)
-    return day
-
-
-def beijing_midnight(day: date) -> datetime:
-    """00:00 Beijing time at the start of `day`, in UTC."""
-    return datetime.combine(day, time(0), BEIJING).astimezone(timezone.utc)

@@ -11,6 +11,7 @@ from ..models import Execution, ExecutionLot, Hold, Lot
 from ..rules import Conflict, LotFacts, decisions
 from .facts import case_and_lots, case_and_lots_read, lot_facts, one_case
 from .sets import among
+from . import standing
 from .tx import Tx, read_now, run_write
 
 
@@ -72,10 +73,13 @@ def execute(session: Session, actor: str, case_id: int, kind: str, document_no: 
         session.flush()
         session.execute(insert(ExecutionLot), [{"execution_id": execution.id, "lot_id": lot.id} for lot in lots])
         session.execute(update(Lot).where(Lot.id.in_([lot.id for lot in lots])).values(disposed_at=tx.now))
+        ended: dict[int, dict[int, dict[str, object]]] = {lot.id: {} for lot in lots}
         for status, pairs in (("executed", plan.executed), ("voided", plan.voided)):
             for lot_id, seizure_id in pairs:
                 session.execute(update(Hold).where(Hold.lot_id == lot_id, Hold.seizure_id == seizure_id)
                                 .values(ended_at=tx.now, end_status=status, end_document_no=document_no))
+                ended[lot_id][seizure_id] = {"ended_at": tx.now, "end_status": status}
+        standing.store(tx, [standing.with_holds(lot, changed=ended[lot.id]) for lot in lots], closed=True)
         tx.record("execution.recorded", {
             "id": execution.id, "case_id": case_id, "kind": kind, "document_no": document_no,
             "recipient": recipient, "override_document_no": override_document_no,

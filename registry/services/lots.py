@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import CardKey, DisposalTransfer, Hold, Lot, Objection
-from ..rules import Conflict, DomainError, decisions, lot_status, queue_at
+from ..models import CardKey, DisposalTransfer, Hold, Lot, LotStanding, Objection
+from ..rules import Conflict, DomainError, HoldFacts, LotFacts, decisions, lot_status, queue_at
 from .cards import deletion_keys, within_one_edit
 from .facts import active_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import ledger_time
-from .standing import instants, status_filter
+from . import standing
 from .tx import Tx, run_write
 
 LOT_FIELDS = ("card_no", "custodian", "commodity", "weight_t", "location", "owner", "property_class")
@@ -80,12 +80,23 @@ def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, A
                  for child in created for c, view in zip(carried, queue.live)]
         if holds:
             session.execute(insert(Hold), holds)
+            standing.store(tx, [_part_facts(child, holds) for child in created])
         parent.split_at = tx.now
+        session.flush()  # before the parent's bound: the split's own update marks it unknown
+        standing.store(tx, [lot], closed=True)
         tx.record("lot.split", {"lot_id": lot_id, "document_no": document_no,
                                 "parts": [lot_record(c) for c in created],
                                 "holds": [_carried_record(c) for c in carried]})
         return [c["id"] for c in created]
     return run_write(session, actor, work, idem)
+
+
+def _part_facts(part: dict[str, Any], holds: list[dict[str, Any]]) -> LotFacts:
+    """A new part as the rules see it: the holds it carries."""
+    return LotFacts(part["id"], part["card_no"], part["custodian"], part["weight_t"], part["property_class"],
+                    holds=tuple(HoldFacts(h["seizure_id"], h["lot_id"], h["case_id"], h["position"],
+                                          h["registered_at"], h["term_days"], h["term_end"], h["effective_from"])
+                                for h in holds if h["lot_id"] == part["id"]))
 
 
 def _carried(view) -> dict[str, Any]:
@@ -182,8 +193,9 @@ def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: in
                 now: datetime) -> tuple[list[Lot], str | None]:
     """Lots matching every filter, in id order; status is judged as of `now`.
 
-    The database finds the candidates with its indexes; the rules judge only the candidates whose status
-    SQL cannot settle (see `standing`) and the near misses of `q`, page by page until the page is full."""
+    The database finds the candidates with its indexes; the rules judge only the candidates whose stored
+    status bound does not answer (see `standing`) and the near misses of `q`, page by page until the page is
+    full."""
     conditions = [Lot.id > bindparam("after")]
     for field in ("card_no", "custodian", "owner"):
         if getattr(query, field):
@@ -197,14 +209,18 @@ def search_lots(session: Session, query: LotQuery, cursor: str | None, limit: in
     if query.q:
         keys = list(deletion_keys(query.q))
         conditions.append(Lot.id.in_(select(CardKey.lot_id).where(CardKey.key.in_(keys))))
-    params: dict[str, Any] = {}
     certain: Any = true()
+    statement, order = select(Lot), Lot.id
     if query.status:
-        wanted = status_filter(query.status)
+        wanted = standing.status_filter(query.status)
         conditions.append(wanted.candidates)
         certain = true() if wanted.certain is None else wanted.certain
-        params = instants(now)
-    statement = select(Lot, certain.label("certain")).where(*conditions).order_by(Lot.id).limit(limit + 1)
+        if wanted.by_standing:  # lot_standing walked in lot order: narrow rows, each lot read only if it may match
+            statement = statement.join(LotStanding, LotStanding.lot_id == Lot.id)
+            conditions.append(LotStanding.lot_id > bindparam("after"))
+            order = LotStanding.lot_id
+    statement = statement.add_columns(certain.label("certain")).where(*conditions).order_by(order).limit(limit + 1)
+    params = {"now": now}
     found: list[Lot] = []
     after = decode_cursor(cursor)
     while len(found) < limit + 1:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from ..driver import Direct
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
-from ..rules import DomainError, beijing_date, decisions, lot_status, max_term_end, queue_at
+from ..rules import DomainError, HoldFacts, beijing_date, decisions, lot_status, max_term_end, queue_at
 from .facts import active_read, case_and_lots, case_and_lots_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import RowsWithEntry, ledger_time
+from . import standing
 from .tx import Tx, run_write
 
 
@@ -45,6 +46,8 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
                           served_at=served_at.astimezone(timezone.utc), recorded_at=tx.now, term_end=term_end)
         position = tx.head.size  # the seq of this seizure's ledger entry: registration order
         held = [(p.lot_id, p.term_days) for p in plans]
+        after = [standing.with_holds(lot, [HoldFacts(0, lot.id, case_id, position, tx.now, p.term_days)])
+                 for lot, p in zip(lots, plans)]
         rows = None
         if tx.reserved_id is None:
             seizure.id = _insert_seizure(session, seizure, position, held)
@@ -57,6 +60,7 @@ def seize(session: Session, actor: str, case_id: int, kind: str, document_no: st
             "id": seizure.id, "case_id": case_id, "kind": kind, "document_no": document_no,
             "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
             "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]}, rows)
+        standing.store(tx, after)
         return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
     return run_write(session, actor, work, idem, reserve="seizures_id_seq",
                      reads=[active_read(actor), case_and_lots_read(session, case_id, lot_ids)])
@@ -131,6 +135,8 @@ def release(session: Session, actor: str, seizure_id: int, document_no: str, rea
         released = [lot.id for lot in lots]
         session.execute(update(Hold).where(Hold.seizure_id == seizure_id, Hold.lot_id.in_(released)).values(
             ended_at=tx.now, end_status="released", end_document_no=document_no))
+        ended = {seizure_id: {"ended_at": tx.now, "end_status": "released"}}
+        standing.store(tx, [standing.with_holds(lot, changed=ended) for lot in lots])
         tx.record("seizure.released", {"seizure_id": seizure_id, "lot_ids": released,
                                        "document_no": document_no, "reason": reason})
         return seizure_id, promoted
@@ -155,6 +161,10 @@ def renew(session: Session, actor: str, seizure_id: int, term_end: date, documen
                                 prior_term_end=recorded[lot_id].term_end,
                                 prior_effective_from=recorded[lot_id].effective_from,
                                 term_end=last_day, document_no=document_no, at=tx.now))
+        renewed = dict(plans)
+        standing.store(tx, [standing.with_holds(lot, changed={seizure_id: {"term_end": renewed[lot.id],
+                                                                     "effective_from": previous[lot.id][1]}})
+                               for lot in lots if lot.id in renewed])
         tx.record("seizure.renewed", {"seizure_id": seizure_id, "document_no": document_no,
                                       "term_end": term_end.isoformat(),
                                       "lots": [{"lot_id": lot_id, "effective_from": ledger_time(previous[lot_id][1])}

@@ -6,17 +6,14 @@ compared with `rules.lot_status` over every lot.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-
+import pytest
 from sqlalchemy import text
 
 from registry.rules import lot_status, queue_at
-from registry.rules.terms import BEIJING, earliest_start_in_force, max_term_end
 from registry.services.facts import lot_facts
-from registry.services.standing import instants
 from registry.services.tx import read_now
 
-from helpers import API, execute, ok, open_case, register_lots, release, renew, seize, split
+from helpers import API, assert_audit_clean, execute, ok, open_case, register_lots, release, renew, seize, split
 
 STATUSES = ("free", "seized", "disposed", "split")
 
@@ -111,11 +108,70 @@ def _held_by(app, session, case_id: int) -> set[int]:
     return held
 
 
-def test_the_earliest_start_in_force_is_the_first_day_whose_maximum_term_reaches_today():
-    for today in (date(2026, 3, 2), date(2028, 2, 29), date(2028, 3, 1), date(2029, 2, 28), date(2027, 12, 31)):
-        for cls in ("movable", "deposit", "real_estate"):
-            first = earliest_start_in_force(today, cls)
-            assert max_term_end(first, cls) >= today > max_term_end(first - timedelta(days=1), cls), (today, cls)
-    bound = instants(datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc))  # 00:00 on 2 March in Beijing
-    assert bound["today"] == date(2026, 3, 2)
-    assert bound["day_after"] == datetime(2026, 3, 3, tzinfo=BEIJING)
+def _forget(app, session, sql: str) -> None:
+    """Change lot_standing behind the service's back, as an upgrade or an earlier version's write leaves it."""
+    session.rollback()
+    with app.app_context():
+        session.execute(text(sql))
+        session.commit()
+
+
+def test_lots_whose_bound_is_unknown_or_newer_than_the_instant_are_judged_by_the_rules(app, session, units,
+                                                                                        clock):
+    lots, made = _registry(units)
+    reader = units["auditor"]
+    ids = [lot["id"] for lot in lots]
+    # Unknown (just upgraded) for every other lot; for one, stored as if written after the instant asked.
+    _forget(app, session, f"UPDATE lot_standing SET facts_at = NULL WHERE lot_id IN ({','.join(map(str, ids[::2]))})")
+    _forget(app, session, f"UPDATE lot_standing SET facts_at = '2999-01-01 00:00:00', seized_until = NULL "
+                          f"WHERE lot_id = {ids[1]}")
+    for moment in ("now", "after every term"):
+        judged = _by_rules(app, session)
+        for status in STATUSES:
+            assert _searched(reader, status) == judged[status], (moment, status)
+        clock.advance(days=2000)
+
+
+def _unknown(app, session) -> set[int]:
+    session.rollback()
+    with app.app_context():
+        found = {i for (i,) in session.execute(text("SELECT lot_id FROM lot_standing WHERE facts_at IS NULL"))}
+        session.rollback()
+    return found
+
+
+def test_a_write_that_stores_no_bound_leaves_it_unknown_and_db_upgrade_computes_it(app, session, units):
+    from registry.services.standing import refresh
+
+    lots, made = _registry(units)
+    ids = [lot["id"] for lot in lots]
+    assert _unknown(app, session) == set()  # every write of this version stored its lots' bounds
+    # Writes that store none, as an instance of an earlier release makes: the database marks the bounds unknown.
+    _forget(app, session, f"UPDATE holds SET term_end = term_end WHERE lot_id = {ids[2]}")
+    _forget(app, session, f"UPDATE lots SET disposed_at = disposed_at WHERE id = {ids[5]}")
+    assert _unknown(app, session) == {ids[2], ids[5]}
+    judged = _by_rules(app, session)
+    for status in STATUSES:
+        assert _searched(units["auditor"], status) == judged[status], status
+    assert_audit_clean(app, session)
+    session.rollback()
+    with app.app_context():
+        assert refresh(session) == 2
+        assert refresh(session) == 0
+    assert _unknown(app, session) == set()
+    assert_audit_clean(app, session)
+
+
+def test_the_audit_checks_every_stored_bound_against_the_rules(app, session, units):
+    lots, made = _registry(units)
+    seized = _by_rules(app, session)["seized"][0]
+    _forget(app, session, f"UPDATE lot_standing SET seized_until = NULL WHERE lot_id = {seized}")
+    listed = ok(units["auditor"].get(f"{API}/lots?status=free&limit=100"))["items"]
+    assert seized in [lot["id"] for lot in listed]  # the list trusts a known bound; the audit does not
+    with pytest.raises(AssertionError) as wrong:
+        assert_audit_clean(app, session)
+    assert f"lot_standing: lot {seized} stored seized until None" in str(wrong.value)
+    _forget(app, session, f"DELETE FROM lot_standing WHERE lot_id = {seized}")
+    with pytest.raises(AssertionError) as missing:
+        assert_audit_clean(app, session)
+    assert f"lot_standing: lot {seized} has no row" in str(missing.value)
