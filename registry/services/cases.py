@@ -7,14 +7,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseAssistant, CaseTransfer
-from ..rules import DomainError, decisions
+from ..rules import Conflict, DomainError, decisions
 from .facts import not_found, one_case, unit_facts
 from .tx import Tx, run_write
 
 
 def _number_free(session: Session, number: str) -> None:
-    if session.scalar(select(Case.id).where(Case.number == number)) is not None:
-        raise DomainError("case_number_taken", f"case {number} exists", errors={"number": ["already registered"]})
+    """A case number (in canonical form) belongs to one case; the refusal names the case that has it."""
+    found = session.execute(select(Case.id, Case.acting_unit).where(Case.number == number)).first()
+    if found is not None:
+        raise DomainError("case_number_taken", f"case {found.id} has the number {number}",
+                          [Conflict(None, None, "case_number_taken", found.id, number, found.acting_unit,
+                                    detail=f"case {found.id} has this number")],
+                          errors={"number": [f"already the number of case {found.id}"]})
 
 
 def open_case(session: Session, actor: str, fields: dict[str, Any], idem=None) -> Case:
