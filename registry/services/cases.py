@@ -79,6 +79,24 @@ def convert_case(session: Session, actor: str, case_id: int, number: str, docume
     return run_write(session, actor, work, idem)
 
 
+def rewrite_numbers(session: Session, actor: str, case_id: int, values: dict[str, str]) -> Case:
+    """Write a case's number or previous number in the forms given (their canonical forms): one
+    `case.updated` entry naming the fields that change. A number another case has is refused
+    (`case_number_taken`), and so is a change to the values the case already has (`case_unchanged`)."""
+    def work(tx: Tx) -> Case:
+        case = get_case(session, case_id)
+        changed = {field: value for field, value in values.items() if getattr(case, field) != value}
+        if not changed:
+            raise DomainError("case_unchanged", f"case {case_id} already has these values; nothing was changed")
+        if "number" in changed:
+            _number_free(session, changed["number"])
+        for field, value in changed.items():
+            setattr(case, field, value)
+        tx.record("case.updated", {"id": case_id, **changed})
+        return case
+    return run_write(session, actor, work)
+
+
 def assisting_units(session: Session, case_id: int) -> list[str]:
     return sorted(session.scalars(select(CaseAssistant.unit_code).where(CaseAssistant.case_id == case_id)))
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, insert, select, true, tuple_
+from sqlalchemy import bindparam, delete, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from ..models import CardKey, DisposalTransfer, Hold, Lot, Objection
@@ -105,6 +105,33 @@ def _similar(session: Session, lots: list[dict[str, Any]]) -> list[list[NearMiss
         cards_by_custodian.setdefault(lot["custodian"], []).append(lot["card_no"])
     near = {custodian: near_misses(session, custodian, cards) for custodian, cards in cards_by_custodian.items()}
     return [near[lot["custodian"]].get(lot["card_no"], []) for lot in lots]
+
+
+def rewrite_identifiers(session: Session, actor: str, lot_id: int, values: dict[str, str]) -> Lot:
+    """Write a lot's card number, custodian or owner in the forms given (their canonical forms): one
+    `lot.updated` entry naming the fields that change. A card number another lot has at the custodian is
+    refused (`card_no_taken`), and so is a change to the values the lot already has (`lot_unchanged`)."""
+    def work(tx: Tx) -> Lot:
+        lot = session.get(Lot, lot_id)
+        if lot is None:
+            raise not_found("lot", lot_id)
+        changed = {field: value for field, value in values.items() if getattr(lot, field) != value}
+        if not changed:
+            raise DomainError("lot_unchanged", f"lot {lot_id} already has these values; nothing was changed")
+        custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
+        other = session.scalar(select(Lot.id).where(Lot.custodian == custodian, Lot.card_no == card_no,
+                                                    Lot.id != lot_id))
+        if other is not None:
+            raise DomainError("card_no_taken", f"lot {other} has card number {card_no} at {custodian}",
+                              [Conflict(other, card_no, "card_no_taken", detail=f"lot {other} has it")])
+        if "card_no" in changed:  # the near-miss keys follow the card number
+            session.execute(delete(CardKey).where(CardKey.lot_id == lot_id))
+            session.execute(insert(CardKey), [{"key": k, "lot_id": lot_id} for k in deletion_keys(card_no)])
+        for field, value in changed.items():
+            setattr(lot, field, value)
+        tx.record("lot.updated", {"id": lot_id, **changed})
+        return lot
+    return run_write(session, actor, work)
 
 
 def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,
