@@ -45,6 +45,7 @@ def card_no(typed: str) -> str:
     read aloud or wrapped by a spreadsheet, and a card number never needs a space to be told from another."""
     _refuse_invisible(typed)
     form = _WHITESPACE.sub("", ucd.normalize("NFKC", typed).translate(_DASH_TO_HYPHEN)).translate(_ASCII_UPPER)
+    form = _recomposed(form)
     _refuse_empty(form)
     _refuse_mixed_scripts(form)
     return form
@@ -53,7 +54,7 @@ def card_no(typed: str) -> str:
 def name(typed: str) -> str:
     """A custodian, owner, party or unit name: NFKC, trimmed, every inner run of whitespace one space."""
     _refuse_invisible(typed)
-    form = _WHITESPACE.sub(" ", ucd.normalize("NFKC", typed)).strip()
+    form = _recomposed(_WHITESPACE.sub(" ", ucd.normalize("NFKC", typed)).strip())
     _refuse_empty(form)
     return form
 
@@ -61,9 +62,15 @@ def name(typed: str) -> str:
 def case_number(typed: str) -> str:
     """A case number (案号): NFKC, no whitespace, the year bracket written （2025） whatever bracket was typed."""
     _refuse_invisible(typed)
-    form = _YEAR.sub(r"（\1）", _WHITESPACE.sub("", ucd.normalize("NFKC", typed)))
+    form = _YEAR.sub(r"（\1）", _recomposed(_WHITESPACE.sub("", ucd.normalize("NFKC", typed))))
     _refuse_empty(form)
     return form
+
+
+def _recomposed(form: str) -> str:
+    """NFKC once more: a space removed between a letter and a combining mark (NFKC writes a spacing accent
+    as space + mark) lets the two compose, and the form must be its own canonical form."""
+    return ucd.normalize("NFKC", form)
 
 
 def _refuse_invisible(typed: str) -> None:
