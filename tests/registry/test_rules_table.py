@@ -673,6 +673,39 @@ def test_only_the_effective_holder_may_dispose():
         (EXE.id, EXE.number, BAOSHAN.code)]
 
 
+@pytest.mark.parametrize("holds, code", [
+    ((hold(11, EXE, 1), hold(12, EXE2, 2, T0 + timedelta(hours=1))), "not_effective_holder"),   # queued
+    ((hold(11, EXE, 1),), "not_seized_by_case"),                                               # not in the queue
+    ((hold(11, EXE, 1), end(hold(12, EXE2, 2, T0 + timedelta(hours=1)), T0 + timedelta(days=1))),
+     "not_seized_by_case"),                                                                     # its own released
+])
+def test_a_case_queued_behind_the_holder_is_told_apart_from_one_with_no_seizure(holds, code):
+    lot = mklot(*holds)
+    (c,) = decisions.disposal_conflicts(EXE2, lot, R, False)
+    assert (c.code, c.holder_case_id, c.holder_unit) == (code, EXE.id, BAOSHAN.code)
+    assert c.term_end == queue_at(lot, R).effective.term_end is not None  # the holder's term, for a clerk to act on
+
+
+def test_a_criminal_civil_conflict_names_the_other_case_and_its_term():
+    lot = _mixed(EXE, CRIM)
+    (c,) = decisions.disposal_conflicts(EXE, lot, R, False)
+    assert (c.code, c.holder_case_id, c.term_end) == ("criminal_civil_conflict", CRIM.id, None)  # queued: no term
+    lot = _mixed(CRIM, EXE)
+    codes = [(c.code, c.holder_case_id, c.term_end) for c in decisions.disposal_conflicts(EXE, lot, R, False)]
+    assert codes == [("not_effective_holder", CRIM.id, queue_at(lot, R).effective.term_end),
+                     ("criminal_civil_conflict", CRIM.id, queue_at(lot, R).effective.term_end)]
+
+
+def test_an_unknown_card_number_refuses_the_whole_disposal_named_first():
+    unknown = Conflict(None, "AL-9", "unknown_card_no", detail="no lot AL-9", suggestions=((1, "AL-1"),))
+    lot = _held()
+    err = refused(decisions.dispose, EXE, BAOSHAN.code, [lot], R, False, [unknown])
+    assert err.code == "unknown_card_no" and err.conflicts == [unknown]
+    err = refused(decisions.dispose, EXE2, YANGPU.code, [lot], R, False, [unknown])
+    assert [c.code for c in err.conflicts] == ["unknown_card_no", "not_effective_holder"]
+    assert decisions.dispose(EXE, BAOSHAN.code, [lot], R, False, []).executed == [(1, 11)]
+
+
 def test_the_holder_unit_named_is_the_current_acting_unit():
     moved = replace(EXE, acting_unit=INTER.code)  # elevated
     lot = replace(_held(), cases={**CASES, EXE.id: moved})
