@@ -126,7 +126,8 @@ def test_collisions_block_and_change_nothing_until_the_operator_names_their_form
     assert code == 0, (out, err)
     assert out[-1] == "canonical forms written: 7 record(s), one ledger entry each", out
     added = ledger(run)[len(before):]
-    assert [(e["type"], e["actor"]) for e in added] == [("lot.updated", OPERATOR)] * 4 + [("case.updated", OPERATOR)] * 3
+    assert [(e["type"], e["actor"]) for e in added] == \
+        [("lot.updated", OPERATOR)] * 4 + [("case.updated", OPERATOR)] * 3
     assert [e["data"] for e in added] == [  # only the fields that change
         {"id": lots[1], "card_no": "AL-2025-0002", "custodian": YARD},
         {"id": lots[2], "card_no": "AL-2025-0003", "owner": "某金属贸易有限公司"},
