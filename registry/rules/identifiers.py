@@ -100,6 +100,6 @@ def _refuse_mixed_scripts(form: str) -> None:
 
 # The Cf characters of the Basic Multilingual Plane, as a regular-expression class body, so the OpenAPI
 # document can state the refusal (ECMA-262 patterns without the u flag reach no further; the rule itself
-# refuses every Cf character). tests/registry/test_identifiers.py holds it equal to the Unicode data.
+# refuses every Cf character). tests/registry/test_identifier_forms.py holds it equal to the Unicode data.
 INVISIBLE_BMP = ("\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890-\\u0891\\u08e2\\u180e\\u200b-\\u200f"
                  "\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb")
