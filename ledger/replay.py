@@ -37,10 +37,12 @@ class Replay:
             "unit.created": self._unit_created, "unit.updated": self._unit_updated,
             "token.issued": self._token_issued,
             "token.revoked": self._token_revoked, "lot.registered": self._lots_registered,
+            "lot.updated": self._lot_updated,
             "lot.split": self._lot_split, "lot.disposal_transferred": self._disposal_transferred,
             "objection.filed": self._objection_filed, "objection.lifted": self._objection_lifted,
             "case.opened": self._case_opened, "case.transferred": self._case_transferred,
-            "case.converted": self._case_converted, "seizure.registered": self._seizure_registered,
+            "case.converted": self._case_converted, "case.updated": self._case_updated,
+            "seizure.registered": self._seizure_registered,
             "seizure.released": self._seizure_released, "seizure.renewed": self._seizure_renewed,
             "execution.recorded": self._execution_recorded,
         }
@@ -80,6 +82,14 @@ class Replay:
     def _lots_registered(self, e: Entry, d: dict[str, Any]) -> None:
         for lot in d["lots"]:
             self._add_lot(e, lot)
+
+    def _lot_updated(self, e: Entry, d: dict[str, Any]) -> None:
+        """Identifiers written anew (in canonical form): only the fields the entry names (card_no, custodian,
+        owner) change."""
+        lot = self.state["lots"][str(d["id"])]
+        for field in ("card_no", "custodian", "owner"):
+            if field in d:
+                lot[field] = d[field]
 
     def _lot_split(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["lots"][str(d["lot_id"])]["split_at"] = e.time
@@ -141,6 +151,14 @@ class Replay:
         self._transfer(e, d["case_id"], "convert", None, d["document_no"])
         case = self.state["cases"][str(d["case_id"])]
         case["previous_number"], case["number"], case["kind"] = case["number"], d["number"], "execution"
+
+    def _case_updated(self, e: Entry, d: dict[str, Any]) -> None:
+        """Case numbers written anew (in canonical form): only the fields the entry names (number,
+        previous_number) change."""
+        case = self.state["cases"][str(d["id"])]
+        for field in ("number", "previous_number"):
+            if field in d:
+                case[field] = d[field]
 
     # -- seizures ------------------------------------------------------------------------------------------
     def _seizure_registered(self, e: Entry, d: dict[str, Any]) -> None:

@@ -74,6 +74,56 @@ def db_upgrade(grantee: str | None) -> None:
         sys.exit(2)
 
 
+def _overrides(ctx, param, given):
+    """--set KIND ID FIELD VALUE, as {(kind, id, field): value}."""
+    overrides = {}
+    for kind, record_id, name, value in given:
+        if kind not in ("lot", "case") or not record_id.isdigit():
+            _usage_error(f"--set {kind} {record_id} {name} …: give lot ID FIELD VALUE or case ID FIELD VALUE")
+        overrides[(kind, int(record_id), name)] = value
+    return overrides
+
+
+@db.command("canonicalize")
+@click.option("--dry-run", is_flag=True, help="list what would change and what blocks it; change nothing")
+@click.option("--set", "overrides", nargs=4, multiple=True, callback=_overrides, metavar="KIND ID FIELD VALUE",
+              help="the form one record takes where two would become one or a stored value cannot be an "
+                   "identifier: lot ID card_no|custodian|owner VALUE, or case ID number|previous_number VALUE")
+def db_canonicalize(dry_run: bool, overrides: dict) -> None:
+    """Write every lot's and case's identifiers in canonical form, each change one ledger entry; while two
+    records would become one, or a value cannot be an identifier, list them and change nothing (exit 1)."""
+    from .services import canonical
+    app = _app()
+    try:
+        with app.app_context(), _session(app) as session:
+            found = canonical.plan(session, overrides)
+            session.rollback()  # the plan's snapshot ends here; each change is a write of its own
+            if found.blockers or dry_run:
+                for change in found.changes:
+                    click.echo(f"would change {_described(change)}")
+            if found.blockers:
+                for line in found.blockers:
+                    click.echo(f"BLOCKED: {line}")
+                click.echo(f"nothing was changed: {len(found.blockers)} problem(s) block the conversion "
+                           "(docs/deploy.md, \"Identifiers in canonical form\")")
+                raise click.exceptions.Exit(1)
+            if not found.changes:
+                click.echo("every identifier is in canonical form; nothing to change")
+            elif dry_run:
+                click.echo(f"{len(found.changes)} record(s) would change; nothing was changed (--dry-run)")
+            else:
+                written = canonical.apply(session, OPERATOR, found.changes,
+                                          lambda change: click.echo(f"changed {_described(change)}"))
+                click.echo(f"canonical forms written: {written} record(s), one ledger entry each")
+    finally:
+        app.extensions["registry.db"].dispose()
+
+
+def _described(change) -> str:
+    fields = "; ".join(f"{name} {change.stored[name]!r} -> {value!r}" for name, value in change.values.items())
+    return f"{change.kind} {change.id}: {fields}"
+
+
 @cli.group()
 def key() -> None:
     """The ledger signing key (REGISTRY_LEDGER_KEY_FILE); auditors pin its verifier key."""
@@ -340,7 +390,10 @@ def demo(database_url: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="seizure-registry", standalone_mode=False)
+        # Without standalone mode, click answers a command's `Exit` with its code instead of raising it.
+        code = cli.main(args=argv, prog_name="seizure-registry", standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.NoArgsIsHelpError as error:

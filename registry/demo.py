@@ -156,8 +156,9 @@ def _deliver(story: Story, case: dict, cards: list[str], by_card: dict) -> None:
                        {"case_id": case["id"], "card_nos": cards, "custodian": YARD})
     for lot in check["lots"]:
         for c in lot["conflicts"]:
-            holder = f"held by {c['holder_case_number']} ({c['holder_unit']})" if c["holder_case_id"] else \
-                f"raised by {c['holder_unit']}"
+            until = f", until {c['term_end']}" if c["term_end"] else ""
+            holder = f"held by {c['holder_case_number']} ({c['holder_unit_name']}{until})" if c["holder_case_id"] \
+                else f"raised by {c['holder_unit_name']}"
             say(f"  {lot['card_no']}  {c['code']:<24} {holder}")
     clear = [lot for lot in check["lots"] if lot["clear"]]
     say(f"  → {len(clear)} of {len(cards)} stacks clear, {check['total_weight_t']} t; the others stay in the yard.")

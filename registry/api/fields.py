@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from marshmallow import ValidationError, fields, validate
 
+from ..rules import identifiers
 from ..rules.units import CODE_PATTERN, NAME_MAX, code_problem, name_problem
 from .routing import MAX_ID
 
@@ -74,6 +75,56 @@ def UnitName(**kwargs: Any) -> fields.String:
     return fields.String(validate=_by_rule(name_problem), metadata=metadata, **kwargs)
 
 
+_SHOWN = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f" + identifiers.INVISIBLE_BMP
+# As documented: no control or format character, and (when required) something besides whitespace.
+IDENTIFIER_PATTERN = f"^[^{_SHOWN}]*[^{_SHOWN}\\s][^{_SHOWN}]*$"
+OPTIONAL_IDENTIFIER_PATTERN = f"^[^{_SHOWN}]*$"
+
+
+class Identifier(fields.String):
+    """Text a person typed, loaded as its one canonical form (`rules.identifiers`), or refused saying why.
+
+    The limit holds for what was typed and for the canonical form alike (NFKC may lengthen a few characters).
+    `optional`: blank text is the empty value (an owner not known), not a refusal."""
+
+    def __init__(self, canonical: Callable[[str], str], max_length: int, optional: bool = False,
+                 **kwargs: Any) -> None:
+        self.canonical, self.max_length, self.optional = canonical, max_length, optional
+        documented = {"pattern": OPTIONAL_IDENTIFIER_PATTERN if optional else IDENTIFIER_PATTERN,
+                      "maxLength": max_length, **({} if optional else {"minLength": 1})}
+        super().__init__(metadata={**documented, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        typed = super()._deserialize(value, attr, data, **kwargs)
+        clean_text(typed)
+        if len(typed) > self.max_length:
+            raise ValidationError(f"at most {self.max_length} characters")
+        if self.optional and (not typed or typed.isspace()):
+            return ""
+        try:
+            form = self.canonical(typed)
+        except identifiers.NotAnIdentifier as refused:
+            raise ValidationError(str(refused)) from None
+        if len(form) > self.max_length:
+            raise ValidationError(f"at most {self.max_length} characters once written in canonical form")
+        return form
+
+
+def CardNo(**kwargs: Any) -> Identifier:
+    """A card number (卡号), loaded in its canonical form."""
+    return Identifier(identifiers.card_no, 100, **kwargs)
+
+
+def PartyName(optional: bool = False, **kwargs: Any) -> Identifier:
+    """A custodian, owner or party name, loaded in its canonical form."""
+    return Identifier(identifiers.name, 200, optional, **kwargs)
+
+
+def CaseNumber(**kwargs: Any) -> Identifier:
+    """A case number (案号), loaded in its canonical form."""
+    return Identifier(identifiers.case_number, 200, **kwargs)
+
+
 def _by_rule(problem_of: Callable[[str], str | None]) -> Callable[[str], None]:
     def check(value: str) -> None:
         if (problem := problem_of(value)) is not None:
@@ -106,9 +157,12 @@ def Id(**kwargs: Any) -> fields.Integer:
 
 
 def IdList(max_items: int = 1000, **kwargs: Any) -> fields.List:
-    return fields.List(Id(), validate=[validate.Length(min=1, max=max_items), _unique], **kwargs)
+    return fields.List(Id(), validate=[validate.Length(min=1, max=max_items), unique_items], **kwargs)
 
 
-def _unique(values: list[Any]) -> None:
-    if len(set(values)) != len(values):
-        raise ValidationError("must not repeat an item")
+def unique_items(values: list[Any]) -> None:
+    """No item twice (after loading: two card numbers that are one card in canonical form repeat)."""
+    seen: set[Any] = set()
+    repeated = next((i for i, value in enumerate(values) if value in seen or seen.add(value)), None)
+    if repeated is not None:
+        raise ValidationError(f"must not repeat an item (item {repeated} repeats an earlier one)")

@@ -12,7 +12,7 @@ from ..models import Lot
 from .auth import READERS, allow, current_unit, reads_by_statement
 from .common import perform
 from .schemas import (AsOfArgs, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail, LotPage, LotsIn,
-                      LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, SplitIn)
+                      LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, RegisteredLots, SplitIn)
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1", description="Lots of goods and their seizure queues")
 
@@ -23,15 +23,22 @@ def _lots(ids: list[int]) -> dict:
     return {"lots": lot_summaries(session, [rows[i] for i in ids], read_now(session))}
 
 
+def _registered(registered: lot_service.Registered) -> dict:
+    shown = _lots(registered.ids)["lots"]
+    return {"lots": [{**lot, "similar": [{"lot_id": i, "card_no": c} for i, c in registered.similar[lot["id"]]]}
+                     for lot in shown]}
+
+
 @blp.post("/lots")
 @allow("court", "police")
 @blp.arguments(LotsIn())
-@blp.response(201, LotsOut)
+@blp.response(201, RegisteredLots)
 def register_lots(args):
-    """Register up to 1000 lots, all or none; a card number is unique per custodian (409 card_no_taken)."""
+    """Register up to 1000 lots, all or none; a card number is unique per custodian (409 card_no_taken), and
+    a card number one edit from one already there is registered with those lots listed as `similar`."""
     session = get_session()
     return perform(lambda idem: lot_service.register_lots(session, current_unit().code, args["lots"], idem),
-                   _lots, LotsOut)
+                   _registered, RegisteredLots)
 
 
 @blp.get("/lots")

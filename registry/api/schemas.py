@@ -1,11 +1,12 @@
 """Request and response shapes (SPEC §5); the OpenAPI document is generated from these."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
+from marshmallow import Schema, fields, post_load, validate, validates_schema, ValidationError, RAISE
 
 from ..rules import PROPERTY_CLASSES
 from ..rules.units import UNIT_KINDS
-from .fields import Code, Flag, Id, IdList, Instant, Text, UnitName, Weight, clean_text
+from .fields import (CardNo, CaseNumber, Code, Flag, Id, IdList, Instant, PartyName, Text, UnitName, Weight,
+                     clean_text, unique_items)
 from .routing import MAX_ID
 
 CASE_KINDS = ("preservation", "execution", "criminal")
@@ -77,12 +78,12 @@ class UnitList(Page):
 
 # -- lots ----------------------------------------------------------------------------------------------------
 class LotIn(Strict):
-    card_no = Text(100)
-    custodian = Text()
+    card_no = CardNo(required=True)
+    custodian = PartyName(required=True)
     commodity = Text()
     weight_t = Weight(required=True)
     location = Text(required=False, load_default="")
-    owner = Text(required=False, load_default="")
+    owner = PartyName(optional=True, load_default="")
     property_class = fields.String(load_default="movable", validate=validate.OneOf(PROPERTY_CLASSES))
 
 
@@ -108,19 +109,35 @@ class LotsOut(Schema):
     lots = fields.List(fields.Nested(LotOut))
 
 
+class NearMiss(Schema):
+    """A lot whose card number is one edit (a typo) away from the one given."""
+
+    lot_id = fields.Integer()
+    card_no = fields.String()
+
+
+class RegisteredLot(LotOut):
+    similar = fields.List(fields.Nested(NearMiss), metadata={
+        "description": "lots already at the custodian whose card number is one edit from this one: registered "
+                       "all the same, but check it is not a mistyped twin"})
+
+
+class RegisteredLots(Schema):
+    lots = fields.List(fields.Nested(RegisteredLot))
+
+
 class LotPage(Page):
     items = fields.List(fields.Nested(LotOut))
 
 
 class LotSearchArgs(PageArgs):
-    card_no = fields.String(validate=[clean_text, validate.Length(max=100)])
-    custodian = fields.String(validate=[clean_text, validate.Length(max=200)])
-    owner = fields.String(validate=[clean_text, validate.Length(max=200)])
+    card_no = CardNo(metadata={"description": "any way of typing the card number (卡号) finds it"})
+    custodian = PartyName()
+    owner = PartyName()
     location = fields.String(validate=[clean_text, validate.Length(max=200)])
     status = fields.String(validate=validate.OneOf(LOT_STATUSES))
     case_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
-    q = fields.String(validate=[clean_text, validate.Length(min=1, max=100)],
-                      metadata={"description": "card numbers within one edit (a typo) of this one"})
+    q = CardNo(metadata={"description": "card numbers within one edit (a typo) of this one"})
 
 
 class AsOfArgs(Strict):
@@ -158,7 +175,7 @@ class LotDetail(LotOut):
 
 
 class SplitPart(Strict):
-    card_no = Text(100)
+    card_no = CardNo(required=True)
     weight_t = Weight(required=True)
     location = Text(required=False)
 
@@ -203,7 +220,8 @@ class ObjectionOut(Schema):
 
 # -- cases ---------------------------------------------------------------------------------------------------
 class CaseIn(Strict):
-    number = Text()
+    number = CaseNumber(required=True, metadata={
+        "description": "案号; stored in canonical form (NFKC, no spaces, the year bracket written （2025）)"})
     kind = fields.String(required=True, validate=validate.OneOf(CASE_KINDS))
     applicant = Text(required=False, load_default="")
     respondent = Text(required=False, load_default="")
@@ -236,7 +254,7 @@ class CasePage(Page):
 
 
 class CaseSearchArgs(PageArgs):
-    number = fields.String(validate=[clean_text, validate.Length(max=200)])
+    number = CaseNumber(metadata={"description": "any way of typing the case number finds it"})
 
 
 class CaseTransferIn(Strict):
@@ -246,7 +264,7 @@ class CaseTransferIn(Strict):
 
 
 class ConvertIn(Strict):
-    number = Text()
+    number = CaseNumber(required=True)
     document_no = Text()
 
 
@@ -307,12 +325,15 @@ class ReleaseOut(Schema):
 
 
 # -- executions ----------------------------------------------------------------------------------------------
-class CheckIn(Strict):
-    case_id = Id(required=True)
-    lot_ids = IdList()
-    card_nos = fields.List(Text(100), validate=validate.Length(min=1, max=1000))
-    custodian = Text(required=False)
-    override_document_no = Text(required=False)
+class NamedLots(Strict):
+    """Lots named by id, or by card number at one custodian as a clerk has them (the check and disposal)."""
+
+    lot_ids = IdList(metadata={"description": "the lots by id; or give card_nos and custodian"})
+    card_nos = fields.List(CardNo(), validate=[validate.Length(min=1, max=1000), unique_items],
+                           metadata={"uniqueItems": True, "description": (
+                               "card numbers at the custodian, typed any way (full-width, any dash, spaces); "
+                               "two that are one card in canonical form are refused as a repeat")})
+    custodian = PartyName(metadata={"description": "needed with card_nos"})
 
     @validates_schema
     def one_way_to_name_lots(self, data, **kwargs):
@@ -321,20 +342,39 @@ class CheckIn(Strict):
         if "card_nos" in data and "custodian" not in data:
             raise ValidationError("card_nos need the custodian", "custodian")
 
+    @post_load(pass_original=True)
+    def keep_as_typed(self, data, original, **kwargs):
+        """Answers name each card as the clerk typed it too, where that differs from the canonical form."""
+        if "card_nos" in data:
+            data["card_nos_as_typed"] = list(original["card_nos"])
+        return data
+
+
+class CheckIn(NamedLots):
+    case_id = Id(required=True)
+    override_document_no = Text(required=False)
+
 
 class ConflictOut(Schema):
     lot_id = fields.Integer(allow_none=True)
-    card_no = fields.String(allow_none=True)
+    card_no = fields.String(allow_none=True, metadata={"description": "canonical form"})
+    card_no_as_typed = fields.String(metadata={"description": "the card number as given, where it differs"})
     code = fields.String()
     holder_case_id = fields.Integer(allow_none=True)
     holder_case_number = fields.String(allow_none=True)
-    holder_unit = fields.String(allow_none=True)
+    holder_unit = fields.String(allow_none=True, metadata={"description": "the holder's unit code"})
+    holder_unit_name = fields.String(allow_none=True, metadata={"description": "the name a clerk knows it by"})
+    term_end = fields.Date(allow_none=True, metadata={
+        "description": "last day (Beijing) of the holder's seizure on the lot; null while it queues"})
+    suggestions = fields.List(fields.Nested(NearMiss), metadata={
+        "description": "unknown_card_no: the lots at the custodian whose card number is one edit away"})
     detail = fields.String()
 
 
 class CheckLot(Schema):
     lot_id = fields.Integer(allow_none=True)
-    card_no = fields.String()
+    card_no = fields.String(metadata={"description": "canonical form"})
+    card_no_as_typed = fields.String(metadata={"description": "the card number as given, where it differs"})
     weight_t = Weight(allow_none=True)
     clear = fields.Boolean()
     conflicts = fields.List(fields.Nested(ConflictOut))
@@ -346,18 +386,18 @@ class CheckOut(Schema):
     total_weight_t = Weight(metadata={"description": "total of the clear lots"})
 
 
-class ExecuteIn(Strict):
+class ExecuteIn(NamedLots):
     case_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(EXECUTION_KINDS))
     document_no = Text()
-    lot_ids = IdList(required=True)
     recipient = Text()
     override_document_no = Text(required=False, load_default=None)
 
 
 class ExecutedLot(Schema):
     lot_id = fields.Integer()
-    card_no = fields.String()
+    card_no = fields.String(metadata={"description": "canonical form"})
+    card_no_as_typed = fields.String(metadata={"description": "the card number as given, where it differs"})
     weight_t = Weight()
     voided = fields.List(fields.Integer(), metadata={"description": "seizures voided on this lot"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Sequence
 
 from .errors import Conflict, DomainError, refuse_if
 from .queue import QueueView, disposer_case_id, lot_flags, lot_status, queue_at
@@ -20,10 +21,10 @@ def forbid(detail: str) -> DomainError:
 
 
 def conflict(lot: LotFacts, code: str, case_id: int | None = None, unit: str | None = None,
-             detail: str = "") -> Conflict:
+             detail: str = "", term_end: date | None = None) -> Conflict:
     case = lot.cases.get(case_id) if case_id is not None else None
     return Conflict(lot.id, lot.card_no, code, case_id, case.number if case else None,
-                    unit or (case.acting_unit if case else None), detail)
+                    unit or (case.acting_unit if case else None), detail, term_end)
 
 
 def require_acting(case: CaseFacts, actor: str, act: str) -> None:
@@ -73,7 +74,8 @@ def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, serv
             conflicts.append(closed)
         elif mine:
             conflicts.append(conflict(lot, "already_seized_by_case", case.id,
-                                      detail=f"seizure {mine.hold.seizure_id} of this case is live"))
+                                      detail=f"seizure {mine.hold.seizure_id} of this case is live",
+                                      term_end=mine.term_end))
         limit = max_term_end(today, lot.property_class)
         if last_day is not None and last_day > limit:
             too_long.append(conflict(lot, "term_too_long", detail=f"{lot.property_class}: at most {limit}"))
@@ -153,15 +155,21 @@ def disposal_conflicts(case: CaseFacts, lot: LotFacts, now: datetime, override: 
         return [conflict(lot, "not_seized", detail="no live seizure on the lot")]
     found = []
     disposer = disposer_case_id(lot, queue)
+    holder_term = queue.live[0].term_end  # the disposal right lasts as long as the effective seizure
     if disposer != case.id:
-        found.append(conflict(lot, "not_effective_holder", disposer,
-                              detail=f"case {lot.cases[disposer].number} holds the effective seizure"
-                              if disposer in lot.cases else "another case holds the effective seizure"))
+        holder = f"case {lot.cases[disposer].number}" if disposer in lot.cases else "another case"
+        mine = next((v for v in queue.live if v.hold.case_id == case.id), None)
+        if mine is None:  # not in the queue at all: waiting will not help, only a seizure of its own
+            found.append(conflict(lot, "not_seized_by_case", disposer, term_end=holder_term,
+                                  detail=f"the case holds no live seizure on the lot; {holder} may dispose of it"))
+        else:
+            found.append(conflict(lot, "not_effective_holder", disposer, term_end=holder_term,
+                                  detail=f"the case queues at rank {mine.rank}; {holder} may dispose of it"))
     for unit in lot.pending_objection_units:
         found.append(conflict(lot, "objection_pending", unit=unit, detail="an objection is pending"))
     if "criminal_civil" in lot_flags(lot, queue, now) and not override:
-        other = next(v.hold.case_id for v in queue.live if lot.cases[v.hold.case_id].is_civil != case.is_civil)
-        found.append(conflict(lot, "criminal_civil_conflict", other,
+        other = next(v for v in queue.live if lot.cases[v.hold.case_id].is_civil != case.is_civil)
+        found.append(conflict(lot, "criminal_civil_conflict", other.hold.case_id, term_end=other.term_end,
                               detail="criminal and civil seizures: needs override_document_no"))
     return found
 
@@ -173,13 +181,16 @@ class DisposePlan:
     total_weight_t: Decimal
 
 
-def dispose(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, override: bool) -> DisposePlan:
-    """Dispose of every lot or none: the disposing seizures become executed, every other live one voided."""
+def dispose(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, override: bool,
+            unknown: Sequence[Conflict] = ()) -> DisposePlan:
+    """Dispose of every lot or none: the disposing seizures become executed, every other live one voided.
+
+    `unknown`: the card numbers given that name no lot; any one refuses the whole disposal, named first."""
     if not case.may_dispose(actor):
         raise forbid(f"only the acting or an assisting unit of case {case.number} may dispose for it")
     if case.kind not in DISPOSING_CASE_KINDS:
         raise DomainError("case_not_executable", f"a {case.kind} case must be converted to execution first")
-    conflicts = [c for lot in lots for c in disposal_conflicts(case, lot, now, override)]
+    conflicts = [*unknown, *(c for lot in lots for c in disposal_conflicts(case, lot, now, override))]
     refuse_if(conflicts, "nothing was disposed of")
     executed, voided = [], []
     for lot in lots:

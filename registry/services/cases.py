@@ -7,14 +7,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseAssistant, CaseTransfer
-from ..rules import DomainError, decisions
+from ..rules import Conflict, DomainError, decisions
 from .facts import not_found, one_case, unit_facts
 from .tx import Tx, run_write
 
 
 def _number_free(session: Session, number: str) -> None:
-    if session.scalar(select(Case.id).where(Case.number == number)) is not None:
-        raise DomainError("case_number_taken", f"case {number} exists", errors={"number": ["already registered"]})
+    """A case number (in canonical form) belongs to one case; the refusal names the case that has it."""
+    found = session.execute(select(Case.id, Case.acting_unit).where(Case.number == number)).first()
+    if found is not None:
+        raise DomainError("case_number_taken", f"case {found.id} has the number {number}",
+                          [Conflict(None, None, "case_number_taken", found.id, number, found.acting_unit,
+                                    detail=f"case {found.id} has this number")],
+                          errors={"number": [f"already the number of case {found.id}"]})
 
 
 def open_case(session: Session, actor: str, fields: dict[str, Any], idem=None) -> Case:
@@ -72,6 +77,24 @@ def convert_case(session: Session, actor: str, case_id: int, number: str, docume
         tx.record("case.converted", {"case_id": case_id, "number": number, "document_no": document_no})
         return case
     return run_write(session, actor, work, idem)
+
+
+def rewrite_numbers(session: Session, actor: str, case_id: int, values: dict[str, str]) -> Case:
+    """Write a case's number or previous number in the forms given (their canonical forms): one
+    `case.updated` entry naming the fields that change. A number another case has is refused
+    (`case_number_taken`), and so is a change to the values the case already has (`case_unchanged`)."""
+    def work(tx: Tx) -> Case:
+        case = get_case(session, case_id)
+        changed = {field: value for field, value in values.items() if getattr(case, field) != value}
+        if not changed:
+            raise DomainError("case_unchanged", f"case {case_id} already has these values; nothing was changed")
+        if "number" in changed:
+            _number_free(session, changed["number"])
+        for field, value in changed.items():
+            setattr(case, field, value)
+        tx.record("case.updated", {"id": case_id, **changed})
+        return case
+    return run_write(session, actor, work)
 
 
 def assisting_units(session: Session, case_id: int) -> list[str]:

@@ -5,9 +5,9 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import bindparam, insert, select, true, tuple_
+from sqlalchemy import bindparam, delete, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from ..models import CardKey, DisposalTransfer, Hold, Lot, LotStanding, Objection
@@ -16,6 +16,7 @@ from .cards import deletion_keys, within_one_edit
 from .facts import active_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import ledger_time
 from . import standing
+from .sets import among
 from .tx import Tx, run_write
 
 LOT_FIELDS = ("card_no", "custodian", "commodity", "weight_t", "location", "owner", "property_class")
@@ -50,17 +51,87 @@ def _insert_lots(tx: Tx, lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return created
 
 
-def register_lots(session: Session, actor: str, lots: list[dict[str, Any]], idem=None) -> list[int]:
-    """Register every lot or none; a card number may appear once per custodian."""
-    def work(tx: Tx) -> list[int]:
+NearMiss = tuple[int, str]  # (lot id, card number) of a lot one edit away
+
+
+def near_misses(session: Session, custodian: str, card_nos: Iterable[str]) -> dict[str, list[NearMiss]]:
+    """For each card number, the lots at `custodian` whose card number is one edit from it (not equal), in id
+    order: one query through the deletion keys (`CardKey`), however many card numbers."""
+    wanted = list(dict.fromkeys(card_nos))
+    keys_of = {card: deletion_keys(card) for card in wanted}
+    keys = set().union(*keys_of.values()) if wanted else set()
+    if not keys:
+        return {}
+    by_key: dict[str, set[NearMiss]] = {}
+    for key, lot_id, card_no in session.execute(
+            select(CardKey.key, Lot.id, Lot.card_no).join(Lot, Lot.id == CardKey.lot_id)
+            .where(Lot.custodian == custodian, among(session, CardKey.key, keys))):
+        by_key.setdefault(key, set()).add((lot_id, card_no))
+    found = {}
+    for card in wanted:
+        candidates = set().union(*(by_key.get(k, ()) for k in keys_of[card]))
+        found[card] = sorted(c for c in candidates if c[1] != card and within_one_edit(c[1], card))
+    return found
+
+
+@dataclass(frozen=True)
+class Registered:
+    """The new lots' ids in request order, and for each the lots already at its custodian one edit away."""
+
+    ids: list[int]
+    similar: dict[int, list[NearMiss]]
+
+
+def register_lots(session: Session, actor: str, lots: list[dict[str, Any]], idem=None) -> Registered:
+    """Register every lot or none; a card number may appear once per custodian. A card number one edit from
+    one already there is registered all the same, and the near misses are named (a typo is often a twin)."""
+    def work(tx: Tx) -> Registered:
         require_active(session, actor)
         clashes = _clashes(session, lots)
         if clashes:
             raise DomainError("card_no_taken", f"{len(clashes)} card number(s) already registered", clashes)
+        similar = _similar(session, lots)
         created = _insert_lots(tx, lots)
         tx.record("lot.registered", {"lots": [lot_record(lot) for lot in created]})
-        return [lot["id"] for lot in created]
+        return Registered([lot["id"] for lot in created],
+                          {lot["id"]: near for lot, near in zip(created, similar)})
     return run_write(session, actor, work, idem, reads=[active_read(actor)])
+
+
+def _similar(session: Session, lots: list[dict[str, Any]]) -> list[list[NearMiss]]:
+    """Per lot, the near misses already registered at its custodian (lots of this request are not among them)."""
+    cards_by_custodian: dict[str, list[str]] = {}
+    for lot in lots:
+        cards_by_custodian.setdefault(lot["custodian"], []).append(lot["card_no"])
+    near = {custodian: near_misses(session, custodian, cards) for custodian, cards in cards_by_custodian.items()}
+    return [near[lot["custodian"]].get(lot["card_no"], []) for lot in lots]
+
+
+def rewrite_identifiers(session: Session, actor: str, lot_id: int, values: dict[str, str]) -> Lot:
+    """Write a lot's card number, custodian or owner in the forms given (their canonical forms): one
+    `lot.updated` entry naming the fields that change. A card number another lot has at the custodian is
+    refused (`card_no_taken`), and so is a change to the values the lot already has (`lot_unchanged`)."""
+    def work(tx: Tx) -> Lot:
+        lot = session.get(Lot, lot_id)
+        if lot is None:
+            raise not_found("lot", lot_id)
+        changed = {field: value for field, value in values.items() if getattr(lot, field) != value}
+        if not changed:
+            raise DomainError("lot_unchanged", f"lot {lot_id} already has these values; nothing was changed")
+        custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
+        other = session.scalar(select(Lot.id).where(Lot.custodian == custodian, Lot.card_no == card_no,
+                                                    Lot.id != lot_id))
+        if other is not None:
+            raise DomainError("card_no_taken", f"lot {other} has card number {card_no} at {custodian}",
+                              [Conflict(other, card_no, "card_no_taken", detail=f"lot {other} has it")])
+        if "card_no" in changed:  # the near-miss keys follow the card number
+            session.execute(delete(CardKey).where(CardKey.lot_id == lot_id))
+            session.execute(insert(CardKey), [{"key": k, "lot_id": lot_id} for k in deletion_keys(card_no)])
+        for field, value in changed.items():
+            setattr(lot, field, value)
+        tx.record("lot.updated", {"id": lot_id, **changed})
+        return lot
+    return run_write(session, actor, work)
 
 
 def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,

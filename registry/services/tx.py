@@ -21,6 +21,7 @@ from ..models import IdempotencyRecord
 from ..pipeline import Batch
 from ..rules import DomainError
 from . import head_seen, prefetch
+from .holders import name_holders
 from .ledger_log import Head, RowsWithEntry, append, lock_head, lock_head_reserving, next_instant
 from .sets import dialect
 
@@ -125,6 +126,11 @@ def run_write(session: Session, actor: str, work: Callable[[Tx], T], idem: Idemp
                                     "created_at": tx.now})
         tx.commit()
         return result
+    except DomainError as refused:
+        session.rollback()
+        if refused.conflicts:  # read after the rollback: the write's lock is not held for the names
+            refused.conflicts = name_holders(session, refused.conflicts)
+        raise
     except BaseException:
         session.rollback()
         raise

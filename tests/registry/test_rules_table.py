@@ -207,16 +207,16 @@ def test_seize_joins_the_end_of_the_queue(holds, rank):
     assert plans[0].term_days is None  # the default: the maximum, counted from when it takes effect
 
 
-@pytest.mark.parametrize("mine", [
-    hold(5, EXE, 1),                                   # effective
-    hold(5, EXE, 2),                                   # queued
+@pytest.mark.parametrize("mine, term_end", [
+    (hold(5, EXE, 1), date(2028, 2, 29)),              # effective: its term as it runs
+    (hold(5, EXE, 2), None),                           # queued: no term runs yet
 ])
-def test_a_case_cannot_hold_two_live_seizures_on_one_lot(mine):
+def test_a_case_cannot_hold_two_live_seizures_on_one_lot(mine, term_end):
     lot = mklot(hold(4, EXE2, 1 if mine.position == 2 else 2), mine)
     err = refused(decisions.seize, EXE, BAOSHAN.code, [lot], T0 + timedelta(days=1), T0, None)
     assert err.code == "already_seized_by_case"
     assert err.conflicts == [Conflict(1, "CARD-0001", "already_seized_by_case", EXE.id, EXE.number,
-                                      BAOSHAN.code, "seizure 5 of this case is live")]
+                                      BAOSHAN.code, "seizure 5 of this case is live", term_end)]
 
 
 @pytest.mark.parametrize("mine", [
@@ -665,11 +665,45 @@ def test_only_the_effective_holder_may_dispose():
     assert decisions.disposal_conflicts(EXE, lot, R, False) == []
     assert decisions.disposal_conflicts(EXE2, lot, R, False) == [
         Conflict(1, "CARD-0001", "not_effective_holder", EXE.id, EXE.number, BAOSHAN.code,
-                 f"case {EXE.number} holds the effective seizure")]
+                 f"the case queues at rank 2; case {EXE.number} may dispose of it",
+                 queue_at(lot, R).effective.term_end)]
     err = refused(decisions.dispose, EXE2, YANGPU.code, [lot], R, False)
     assert err.code == "not_effective_holder"
     assert [(c.holder_case_id, c.holder_case_number, c.holder_unit) for c in err.conflicts] == [
         (EXE.id, EXE.number, BAOSHAN.code)]
+
+
+@pytest.mark.parametrize("holds, code", [
+    ((hold(11, EXE, 1), hold(12, EXE2, 2, T0 + timedelta(hours=1))), "not_effective_holder"),   # queued
+    ((hold(11, EXE, 1),), "not_seized_by_case"),                                               # not in the queue
+    ((hold(11, EXE, 1), end(hold(12, EXE2, 2, T0 + timedelta(hours=1)), T0 + timedelta(days=1))),
+     "not_seized_by_case"),                                                                     # its own released
+])
+def test_a_case_queued_behind_the_holder_is_told_apart_from_one_with_no_seizure(holds, code):
+    lot = mklot(*holds)
+    (c,) = decisions.disposal_conflicts(EXE2, lot, R, False)
+    assert (c.code, c.holder_case_id, c.holder_unit) == (code, EXE.id, BAOSHAN.code)
+    assert c.term_end == queue_at(lot, R).effective.term_end is not None  # the holder's term, for a clerk to act on
+
+
+def test_a_criminal_civil_conflict_names_the_other_case_and_its_term():
+    lot = _mixed(EXE, CRIM)
+    (c,) = decisions.disposal_conflicts(EXE, lot, R, False)
+    assert (c.code, c.holder_case_id, c.term_end) == ("criminal_civil_conflict", CRIM.id, None)  # queued: no term
+    lot = _mixed(CRIM, EXE)
+    codes = [(c.code, c.holder_case_id, c.term_end) for c in decisions.disposal_conflicts(EXE, lot, R, False)]
+    assert codes == [("not_effective_holder", CRIM.id, queue_at(lot, R).effective.term_end),
+                     ("criminal_civil_conflict", CRIM.id, queue_at(lot, R).effective.term_end)]
+
+
+def test_an_unknown_card_number_refuses_the_whole_disposal_named_first():
+    unknown = Conflict(None, "AL-9", "unknown_card_no", detail="no lot AL-9", suggestions=((1, "AL-1"),))
+    lot = _held()
+    err = refused(decisions.dispose, EXE, BAOSHAN.code, [lot], R, False, [unknown])
+    assert err.code == "unknown_card_no" and err.conflicts == [unknown]
+    err = refused(decisions.dispose, EXE2, YANGPU.code, [lot], R, False, [unknown])
+    assert [c.code for c in err.conflicts] == ["unknown_card_no", "not_effective_holder"]
+    assert decisions.dispose(EXE, BAOSHAN.code, [lot], R, False, []).executed == [(1, 11)]
 
 
 def test_the_holder_unit_named_is_the_current_acting_unit():
@@ -725,8 +759,8 @@ def test_a_transfer_from_a_case_no_longer_holding_lapses():
     q = queue_at(released, R)
     assert disposer_case_id(released, q) == EXE2.id
     assert decisions.disposal_conflicts(EXE2, released, R, False) == []
-    (c,) = decisions.disposal_conflicts(EXE5, released, R, False)
-    assert (c.code, c.holder_case_id) == ("not_effective_holder", EXE2.id)
+    (c,) = decisions.disposal_conflicts(EXE5, released, R, False)  # the transfer held no seizure of its own
+    assert (c.code, c.holder_case_id) == ("not_seized_by_case", EXE2.id)
     assert decisions.disposal_conflicts(EXE, released, R, False)[0].holder_case_id == EXE2.id
     # ... and lapses as well by expiry, as of any later instant
     expiring = replace(lot, holds=(replace(lot.holds[0], term_days=30),) + lot.holds[1:])
@@ -746,7 +780,7 @@ def test_a_lapsed_transfer_does_not_revive_with_a_new_seizure():
     assert q.effective.hold.seizure_id == 23
     assert disposer_case_id(lot, q) == EXE.id
     assert decisions.disposal_conflicts(EXE, lot, later, False) == []
-    assert decisions.disposal_conflicts(EXE5, lot, later, False)[0].code == "not_effective_holder"
+    assert decisions.disposal_conflicts(EXE5, lot, later, False)[0].code == "not_seized_by_case"
 
 
 def test_transfer_disposal_decision():
@@ -854,7 +888,7 @@ def test_a_pending_objection_blocks_disposal_even_with_override():
 def test_every_reason_on_one_lot_is_listed():
     lot = replace(_mixed(EXE2, CRIM), pending_objection_units=(HIGH.code,))
     codes = [c.code for c in decisions.disposal_conflicts(EXE, lot, R, False)]
-    assert codes == ["not_effective_holder", "objection_pending", "criminal_civil_conflict"]
+    assert codes == ["not_seized_by_case", "objection_pending", "criminal_civil_conflict"]
 
 
 # ====================================================================================================

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from registry.audit import run_audit
+from registry.rules.identifiers import case_number
 
 API = "/api/v1"
 YARD = "上海铁路东站货场"
@@ -20,7 +21,8 @@ OWNER = "上海某金属贸易有限公司"
 BEIJING = timezone(timedelta(hours=8))
 SERVED = "2026-03-01T00:00:00Z"  # before the test clock starts (2026-03-02 09:00 Beijing)
 PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
-CONFLICT_FIELDS = ("lot_id", "card_no", "code", "holder_case_id", "holder_case_number", "holder_unit")
+CONFLICT_FIELDS = ("lot_id", "card_no", "code", "holder_case_id", "holder_case_number", "holder_unit",
+                   "holder_unit_name", "term_end")
 LIVE = ("effective", "queued")
 
 
@@ -124,7 +126,7 @@ def register_lots(unit, weights: Iterable[str], prefix: str = "ZJ-AL", custodian
 def open_case(unit, number: str, kind: str = "execution") -> dict:
     case = ok(unit.post(f"{API}/cases", json={"number": number, "kind": kind, "applicant": "债权人",
                                               "respondent": OWNER}), 201)
-    assert case["number"] == number and case["acting_unit"] == unit.code, case
+    assert case["number"] == case_number(number) and case["acting_unit"] == unit.code, case
     return case
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from registry.rules.identifiers import case_number
+
 from helpers import assert_problem, ledger_size as tree_size
 
 CASE_FIELDS = ("id", "number", "kind", "applicant", "respondent", "owner_unit", "acting_unit", "assisting_units")
@@ -30,23 +32,24 @@ def test_courts_open_preservation_and_execution_police_criminal(units):
         missing = [f for f in CASE_FIELDS if f not in case]
         assert not missing, (kind, missing)
         assert isinstance(case["id"], int)
-        assert (case["number"], case["kind"]) == (number, kind)
+        assert (case["number"], case["kind"]) == (case_number(number), kind)
         assert (case["applicant"], case["respondent"]) == (body["applicant"], body["respondent"])
         assert case["owner_unit"] == case["acting_unit"] == units[who].code
         assert case["assisting_units"] == []
-        opened.append(case)
-    assert len({c["id"] for c in opened}) == 4
+        opened.append((case, number))
+    assert len({c["id"] for c, _ in opened}) == 4
 
-    for case in opened:  # everyone reads every case, the same as it was created
+    for case, number in opened:  # everyone reads every case, the same as it was created
         for reader in ("auditor", "yangpu", "police"):
             r = units[reader].get(f"/api/v1/cases/{case['id']}")
             assert r.status_code == 200, r.get_json()
             assert {k: r.get_json()[k] for k in CASE_FIELDS} == {k: case[k] for k in CASE_FIELDS}
-        found = find(units["auditor"], case["number"])
-        assert [c["id"] for c in found] == [case["id"]], case["number"]
+        for typed in (case["number"], number):
+            found = find(units["auditor"], typed)
+            assert [c["id"] for c in found] == [case["id"]], typed
     # the test client's own encoding of the query string finds it too; applicant/respondent default to ""
     r = units["high"].get("/api/v1/cases", query_string={"number": NUMBER})
-    assert [c["id"] for c in r.get_json()["items"]] == [opened[1]["id"]]
+    assert [c["id"] for c in r.get_json()["items"]] == [opened[1][0]["id"]]
     r = units["baoshan"].post("/api/v1/cases", json={"number": "(2026)沪0113执2号", "kind": "execution"})
     assert r.status_code == 201 and (r.get_json()["applicant"], r.get_json()["respondent"]) == ("", "")
 
@@ -64,11 +67,16 @@ def test_case_number_is_unique_and_refusals_change_nothing(units):
     found = find(units["auditor"], NUMBER)
     assert [c["id"] for c in found] == [first["id"]]
     assert found[0]["applicant"] == "" and found[0]["owner_unit"] == "SH-BAOSHAN-COURT"
-    # numbers differing only in full-width brackets, or by a trailing character, are other numbers
-    for other in ("（2024）沪0113执1234号", NUMBER + "之一"):
-        r = units["baoshan"].post("/api/v1/cases", json={"number": other, "kind": "execution"})
-        assert r.status_code == 201, (other, r.get_json())
-        assert [c["number"] for c in find(units["auditor"], other)] == [other]
+    # a number differing only in its brackets or spaces is the same number; a trailing character makes another
+    for variant in ("（2024）沪0113执1234号", "〔2024〕沪0113执1234号", " (２０２４) 沪0113执1234号 "):
+        problem = assert_problem(units["baoshan"].post("/api/v1/cases", json={"number": variant, "kind": "execution"}),
+                                 409, "case_number_taken", variant)
+        assert problem["conflicts"][0]["holder_case_id"] == first["id"], problem
+        assert [c["id"] for c in find(units["auditor"], variant)] == [first["id"]]
+    other = NUMBER + "之一"
+    r = units["baoshan"].post("/api/v1/cases", json={"number": other, "kind": "execution"})
+    assert r.status_code == 201, (other, r.get_json())
+    assert [c["number"] for c in find(units["auditor"], other)] == [case_number(other)]
     assert [c["id"] for c in find(units["auditor"], NUMBER)] == [first["id"]]
 
     # bad bodies are 422 naming the field, and change nothing either
@@ -103,5 +111,5 @@ def test_case_number_is_unique_and_refusals_change_nothing(units):
         cursor = page["next"]
         if cursor is None:
             break
-    assert seen == numbers
+    assert seen == [case_number(n) for n in numbers]
     assert_problem(court.get("/api/v1/cases", query_string={"limit": 1001}), 422, "validation_error")

@@ -395,10 +395,12 @@ def test_html_and_sql_in_free_text_are_stored_verbatim_and_returned_as_json_stri
     objection = assert_json_verbatim(b.post(f"{API}/lots/{lot['id']}/objections", json={
         "document_no": HTML, "claimant": SQL}), 201)
 
-    for key, value in texts.items():
+    # stored verbatim but for the canonical form of identifiers (a card number has no spaces, ASCII upper-case)
+    stored = {**texts, "card_no": "<IMGSRC=XONERROR=ALERT(1)>"}
+    for key, value in stored.items():
         assert lot[key] == value, (key, lot)
     shown = assert_json_verbatim(reader.get(f"{API}/lots/{lot['id']}"))
-    assert {k: shown[k] for k in texts} == texts
+    assert {k: shown[k] for k in texts} == stored
     found = assert_json_verbatim(reader.get(f"{API}/lots", query_string={"custodian": SQL}))["items"]
     assert [x["id"] for x in found] == [lot["id"]]
     found = assert_json_verbatim(reader.get(f"{API}/lots", query_string={"card_no": texts["card_no"]}))["items"]
@@ -407,7 +409,7 @@ def test_html_and_sql_in_free_text_are_stored_verbatim_and_returned_as_json_stri
     assert [x["id"] for x in found] == [lot["id"]]
     shown = assert_json_verbatim(reader.get(f"{API}/cases/{case['id']}"))
     assert (shown["number"], shown["applicant"], shown["respondent"]) == (
-        SQL_CASES, HTML, "</script><svg onload=alert(1)>")
+        SQL_CASES.replace(" ", ""), HTML, "</script><svg onload=alert(1)>")
     found = assert_json_verbatim(reader.get(f"{API}/cases", query_string={"number": SQL_CASES}))["items"]
     assert [x["id"] for x in found] == [case["id"]]
     assert assert_json_verbatim(reader.get(f"{API}/units/XSS-COURT"))["name"] == HTML == unit["name"]

@@ -9,7 +9,7 @@ from helpers import (API, assert_audit_clean, assert_conflict, assert_problem, c
                      iso, ledger_size, ledger_types, lot_view, nothing_changes, ok, open_case, per_lot, queue,
                      register_lots, release, renew, seize, seize_body, split, try_seize)
 
-W_NO, B_NO, P_NO = "(2026)苏02执3号", "(2026)沪0113执5号", "沪公经立字〔2026〕9号"
+W_NO, B_NO, P_NO = "（2026）苏02执3号", "（2026）沪0113执5号", "沪公经立字（2026）9号"  # canonical
 
 
 def test_only_the_acting_unit_renews_or_releases_and_only_an_executable_case_disposes(app, session, units):

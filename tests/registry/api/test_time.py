@@ -11,7 +11,7 @@ from helpers import (API, assert_audit_clean, assert_conflict, assert_problem, b
                      iso, ledger_size, lot_view, nothing_changes, notifications, ok, open_case, per_lot, queue,
                      register_lots, release, renew, seize, seizure_view, try_seize)
 
-W_NO, B_NO, Y_NO = "(2026)苏02执保1号", "(2026)沪0113执1号", "(2026)沪0110执1号"
+W_NO, B_NO, Y_NO = "（2026）苏02执保1号", "（2026）沪0113执1号", "（2026）沪0110执1号"  # canonical
 
 
 def three_in_a_queue(units, weights=("12.0000",), w_term="2026-03-10", b_term=None, y_term=None):
