@@ -1,4 +1,5 @@
-"""Notifications for the caller's unit: its seizures queued, promoted, expired, voided or expiring."""
+"""Notifications for the caller's unit: its seizures queued, promoted, expired, voided or expiring, and other
+cases queued behind its effective seizures."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,7 @@ from ..services.notifications import notifications
 from ..services.tx import read_now
 from .auth import allow, current_unit
 from .fields import within_calendar
+from .notice_text import language, text
 from .schemas import NotificationArgs, NotificationPage
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
@@ -43,4 +45,5 @@ def list_notifications(args):
     session = get_session()
     items, cursor = notifications(session, current_unit().code, read_now(session), _cursor(args.get("after")),
                                   args["limit"])
-    return {"items": items, "next": cursor}
+    lang = language()
+    return {"items": [{**item, "text": text(item, lang)} for item in items], "next": cursor}

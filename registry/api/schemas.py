@@ -422,7 +422,10 @@ class NotificationArgs(PageArgs):
 
 class NotificationOut(Schema):
     id = fields.String()
-    type = fields.String(metadata={"enum": ["queued", "effective", "expired", "voided", "expiring"]})
+    type = fields.String(metadata={"enum": ["queued", "effective", "expired", "voided", "expiring",
+                                            "joined_queue"]})
+    text = fields.String(metadata={"description": "one sentence for a person: Simplified Chinese, English when "
+                                                  "Accept-Language prefers it; Beijing time"})
     at = fields.AwareDateTime()
     lot_id = fields.Integer()
     card_no = fields.String()
@@ -433,6 +436,15 @@ class NotificationOut(Schema):
     behind_case_id = fields.Integer(allow_none=True)
     behind_case_number = fields.String(allow_none=True)
     behind_unit = fields.String(allow_none=True)
+    behind_unit_name = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True, metadata={"description": "the acting unit of the notified case"})
+    unit_name = fields.String(allow_none=True)
+    rank = fields.Integer(allow_none=True, metadata={
+        "description": "queued: its place when it joined; joined_queue: the joining seizure's place"})
+    joined_case_id = fields.Integer(allow_none=True, metadata={"description": "joined_queue: the case that joined"})
+    joined_case_number = fields.String(allow_none=True)
+    joined_unit = fields.String(allow_none=True)
+    joined_unit_name = fields.String(allow_none=True)
 
 
 class NotificationPage(Page):

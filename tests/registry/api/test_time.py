@@ -36,7 +36,7 @@ def test_expiry_is_exactly_24_00_beijing_and_promotes_with_no_write(app, session
     for lot in lots:
         assert queue(reader, lot) == [(sw["id"], 1, "effective"), (sb["id"], 2, "queued"), (sy["id"], 3, "queued")]
     assert {x["status"] for x in seizure_view(reader, sw)["lots"]} == {"effective"}
-    assert [n["type"] for n in notifications(units["wuxi"])] == ["expiring", "expiring"]
+    assert [n["type"] for n in notifications(units["wuxi"]) if n["type"] != "joined_queue"] == ["expiring"] * 2
 
     clock.now = end  # 24:00 Beijing: the seizure has ended, whether or not anyone acts
     for lot in lots:
@@ -189,12 +189,12 @@ def test_expiring_flag_and_notification_30_days_before_the_end(app, session, uni
     assert iso(warn) == "2026-03-31T16:00:00Z"
     clock.now = warn - timedelta(seconds=1)
     assert lot_view(b, lot)["flags"] == []
-    assert notifications(w) == []
+    assert [n["type"] for n in notifications(w)] == ["joined_queue"] * 2  # Baoshan's and Yangpu's
     assert ok(b.get(f"{API}/lots"))["items"][0]["flags"] == []
     clock.now = warn
     assert lot_view(b, lot)["flags"] == ["expiring"]
     assert ok(b.get(f"{API}/lots"))["items"][0]["flags"] == ["expiring"]
-    (n,) = notifications(w)
+    (n,) = [n for n in notifications(w) if n["type"] == "expiring"]
     assert (n["type"], n["lot_id"], n["seizure_id"], n["term_end"], n["case_number"]) == (
         "expiring", lot["id"], sw["id"], "2026-04-30", W_NO)
     assert n["at"].startswith("2026-03-31T16:00:00")
@@ -251,4 +251,32 @@ def test_as_of_before_a_renewal_shows_the_term_as_it_stood(app, session, units, 
     ok(renew(units["wuxi"], sw, "2026-10-31", "W-续"))
     assert lot_view(units["auditor"], lot)["seizures"][0]["term_end"] == "2026-10-31"
     assert lot_view(units["auditor"], lot, as_of=t0)["seizures"][0]["term_end"] == "2026-04-30"
+    assert_audit_clean(app, session, units["auditor"])
+
+
+def test_the_effective_holder_hears_of_every_case_that_queues_behind_it_in_a_sentence(app, session, units, clock):
+    lots, (cw, cb, cy), (sw, sb, sy) = three_in_a_queue(units, ("12.0000",), w_term="2026-04-30")
+    (lot,) = lots
+    w, b = units["wuxi"], units["baoshan"]
+    joined = [n for n in notifications(w) if n["type"] == "joined_queue"]
+    assert [(n["seizure_id"], n["case_number"], n["joined_case_number"], n["joined_unit"], n["joined_unit_name"],
+             n["rank"], n["card_no"]) for n in joined] == [
+        (sw["id"], W_NO, B_NO, "SH-BAOSHAN-COURT", "上海市宝山区人民法院", 2, lot["card_no"]),
+        (sw["id"], W_NO, Y_NO, "SH-YANGPU-COURT", "上海市杨浦区人民法院", 3, lot["card_no"])]
+    first = joined[0]
+    at = first["at"]
+    assert first["text"].startswith("上海市宝山区人民法院（（2026）沪0113执1号）于 ")
+    assert f"对卡号 {lot['card_no']} 轮候查封，排第 2 位；您的案件（2026）苏02执保1号的查封为生效查封。" in first["text"]
+    assert "（北京时间）" in first["text"]
+    # The queued case hears whom it is behind, by name; the same notifications read in English on request.
+    (queued,) = [n for n in notifications(b) if n["type"] == "queued"]
+    assert (queued["behind_unit_name"], queued["rank"]) == ("无锡市中级人民法院", 2)
+    assert "排在无锡市中级人民法院（（2026）苏02执保1号）之后" in queued["text"]
+    english = ok(w.get(f"{API}/notifications", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"}))["items"]
+    (first_en,) = [n for n in english if n["type"] == "joined_queue" and n["rank"] == 2]
+    assert first_en["text"].startswith(f"上海市宝山区人民法院 (case {B_NO}) queued a seizure of card {lot['card_no']} at ")
+    assert first_en["text"].endswith(f"Beijing time, at rank 2, behind the effective seizure of case {W_NO}.")
+    assert (first_en["id"], first_en["at"]) == (first["id"], at)
+    chinese_first = ok(w.get(f"{API}/notifications", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}))
+    assert chinese_first["items"][0]["text"] == notifications(w)[0]["text"]
     assert_audit_clean(app, session, units["auditor"])
