@@ -69,13 +69,18 @@ def bare_select(ds: Dataset, pad: int) -> Script:
     return Script(f"select-{ds.backend}", items, _headers(ds))
 
 
-def check(ds: Dataset, cards: int, variants: int = 50, seed: int = 1) -> Script:
-    """Checks of `cards` card numbers drawn from the queue lots: Q-A holds half of them first, so about half
-    the answers are clear and half carry conflicts naming their holder."""
+def full_width(text: str) -> str:
+    """A card number as a Chinese input method types it: every ASCII character in its full-width form."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def check(ds: Dataset, cards: int, variants: int = 50, seed: int = 1, typed=lambda card: card) -> Script:
+    """Checks of `cards` card numbers drawn from the queue lots, each as `typed` gives it: Q-A holds half of
+    them first, so about half the answers are clear and half carry conflicts naming their holder."""
     rng = random.Random(seed)
     items: list[Item] = []
     for _ in range(variants):
-        chosen = rng.sample(ds.queue_cards, min(cards, len(ds.queue_cards)))
+        chosen = [typed(c) for c in rng.sample(ds.queue_cards, min(cards, len(ds.queue_cards)))]
         items.append(("POST", f"{API}/executions/check",
                       _json({"case_id": ds.cases["Q-A"], "card_nos": chosen, "custodian": CUSTODIAN})))
     return Script(f"check-{ds.backend}", items, _headers(ds))
