@@ -154,8 +154,6 @@ class CompactRange:
         return f"CompactRange(size={self.size}, hashes={len(self._hashes)})"
 
 
-StreamingRoot = CompactRange
-"""A verifier computes the root of any number of leaves in constant memory with ``push``/``root``."""
 
 
 def perfect_subtrees(start: int, end: int) -> list[Key]:

@@ -37,10 +37,6 @@ class TestingConfig(Config):
     AUTH_FAILURES_PER_MINUTE = 1000
 
 
-class ProductionConfig(Config):
-    pass
-
-
 def trusted_proxies(setting: str | int | None) -> int | Networks | None:
     """REGISTRY_TRUSTED_PROXIES: a number of proxy hops, or comma-separated networks; None when unset or 0."""
     text = str(setting if setting is not None else "").strip()

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from ledger.chain import Entry, entry_hash
 from ledger.checkpoint import Checkpoint as SignedTree, sign_checkpoint
-from ledger.encoding import ZERO_HASH
 from ledger.merkle import CompactRange, leaf_hash
 
 from ..db import end_read
@@ -158,11 +157,6 @@ def _append_postgresql(rows: RowsWithEntry | None):
         return Direct(text(_APPEND_POSTGRESQL.format(rows="")).bindparams(*_APPEND_BINDS))
     return Direct(text(_APPEND_POSTGRESQL.format(rows=f"{rows.ctes},\n         "))
                   .bindparams(*_APPEND_BINDS, *rows.binds))
-
-
-def empty_head() -> dict[str, Any]:
-    return {"id": 1, "size": 0, "last_hash": ZERO_HASH, "last_time": None,
-            "frontier": CompactRange.empty().to_bytes()}
 
 
 @dataclass(frozen=True)
