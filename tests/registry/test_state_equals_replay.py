@@ -4,6 +4,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -22,9 +23,12 @@ class ThroughTheApi(RuleBasedStateMachine):
     """Seize, release, renew, split, dispose, transfer, change units and let time pass, in any order, refused
     or not."""
 
+    folder_root: str | None = None  # pytest's tmp_path for the run, set by the fixture below
+
     @initialize()
     def fresh_registry(self):
-        folder = tempfile.mkdtemp(prefix="replay-")
+        self._folder = tempfile.TemporaryDirectory(prefix="replay-", dir=self.folder_root)
+        folder = self._folder.name
         url = f"sqlite:///{folder}/r.db"
         upgrade(url)
         self.now = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
@@ -47,6 +51,8 @@ class ThroughTheApi(RuleBasedStateMachine):
         if hasattr(self, "session"):
             self.session.close()
             self.app.extensions["registry.db"].dispose()
+        if hasattr(self, "_folder"):
+            self._folder.cleanup()
 
     def post(self, unit, path, body, method="POST"):
         headers = {"Authorization": f"Bearer {self.tokens[unit]}"}
@@ -125,4 +131,11 @@ class ThroughTheApi(RuleBasedStateMachine):
 
 ThroughTheApi.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow], database=None)
-TestStateEqualsReplay = ThroughTheApi.TestCase
+
+
+class TestStateEqualsReplay(ThroughTheApi.TestCase):
+    @pytest.fixture(autouse=True)
+    def _under_tmp_path(self, tmp_path):
+        ThroughTheApi.folder_root = str(tmp_path)
+        yield
+        ThroughTheApi.folder_root = None
