@@ -75,13 +75,15 @@ class Replay:
             self.state["tokens"][token_id]["revoked_at"] = e.time
 
     # -- lots ----------------------------------------------------------------------------------------------
-    def _add_lot(self, e: Entry, lot: dict[str, Any]) -> None:
+    def _add_lot(self, e: Entry, lot: dict[str, Any], registered_by: str) -> None:
         self.state["lots"][str(lot["id"])] = {**{k: v for k, v in lot.items() if k != "id"},
-                                              "registered_at": e.time, "disposed_at": None, "split_at": None}
+                                              "registered_at": e.time, "disposed_at": None, "split_at": None,
+                                              "registered_by": registered_by}
 
     def _lots_registered(self, e: Entry, d: dict[str, Any]) -> None:
+        """The entry's actor is the unit that registered the lots."""
         for lot in d["lots"]:
-            self._add_lot(e, lot)
+            self._add_lot(e, lot, e.actor)
 
     def _lot_updated(self, e: Entry, d: dict[str, Any]) -> None:
         """Identifiers written anew (in canonical form): only the fields the entry names (card_no, custodian,
@@ -92,10 +94,12 @@ class Replay:
                 lot[field] = d[field]
 
     def _lot_split(self, e: Entry, d: dict[str, Any]) -> None:
-        self.state["lots"][str(d["lot_id"])]["split_at"] = e.time
+        """Each part is registered by the unit that registered the lot split."""
+        parent = self.state["lots"][str(d["lot_id"])]
+        parent["split_at"] = e.time
         holds = self.state["holds"]
         for part in d["parts"]:
-            self._add_lot(e, part)
+            self._add_lot(e, part, parent["registered_by"])
             for carried in d["holds"]:
                 origin = holds[hold_key(carried["seizure_id"], d["lot_id"])]
                 holds[hold_key(carried["seizure_id"], part["id"])] = {

@@ -98,15 +98,15 @@ def _tokens(conn: Connection) -> Iterator[Record]:
 def _lots(conn: Connection) -> Iterator[Record]:
     lot = m.Lot
     for (lot_id, card_no, custodian, commodity, location, owner, property_class, parent_id, weight_t,
-         registered_at, disposed_at, split_at) in _rows(
+         registered_at, disposed_at, split_at, registered_by) in _rows(
             conn, select(lot.id, lot.card_no, lot.custodian, lot.commodity, lot.location, lot.owner,
                          lot.property_class, lot.parent_id, lot.weight_t, _utc(lot.registered_at),
-                         _utc(lot.disposed_at), _utc(lot.split_at)).order_by(lot.id)):
+                         _utc(lot.disposed_at), _utc(lot.split_at), lot.registered_by).order_by(lot.id)):
         yield "lots", str(lot_id), {"card_no": card_no, "custodian": custodian, "commodity": commodity,
                                     "location": location, "owner": owner, "property_class": property_class,
                                     "parent_id": parent_id, "weight_t": _w(weight_t),
                                     "registered_at": _t(registered_at), "disposed_at": _t(disposed_at),
-                                    "split_at": _t(split_at)}
+                                    "split_at": _t(split_at), "registered_by": registered_by}
 
 
 def _cases(conn: Connection) -> Iterator[Record]:

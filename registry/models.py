@@ -45,7 +45,8 @@ class Token(Base):
 
 class Lot(Base):
     """A lot. Every filter of the lot list has an index: custodian through the unique constraint, location
-    (a substring) through a trigram index on PostgreSQL."""
+    (a substring) through a trigram index on PostgreSQL. `registered_by`: the unit that registered it (a
+    split part, its parent's), which alone (or an admin) splits it while free and corrects it."""
 
     __tablename__ = "lots"
     __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),
@@ -71,6 +72,8 @@ class Lot(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     split_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on every lot; nullable only because SQLite adds a column to an existing table no other way.
+    registered_by: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
 
 
 class LotStanding(Base):

@@ -66,11 +66,13 @@ def get_lot(args, lot_id):
 
 
 @blp.post("/lots/<id:lot_id>/split")
-@allow("court", "police")
+@allow("court", "police", "admin")
 @blp.arguments(SplitIn())
 @blp.response(201, LotsOut)
 def split_lot(args, lot_id):
-    """Split into parts whose weights sum exactly to the lot's; live seizures carry over with their ranks."""
+    """Split into parts whose weights sum exactly to the lot's; live seizures carry over with their ranks. A
+    free lot is split by the unit that registered it or an admin; a seized one by the acting or an assisting
+    unit of the case that may dispose of it."""
     session = get_session()
     return perform(lambda idem: lot_service.split_lot(session, current_unit().code, lot_id, args["parts"],
                                                       args["document_no"], idem), _lots, LotsOut)
@@ -93,7 +95,8 @@ def transfer_disposal(args, lot_id):
 @blp.arguments(ObjectionIn())
 @blp.response(201, ObjectionOut)
 def file_objection(args, lot_id):
-    """Record a third party's objection (案外人异议); it blocks disposal until the filing court lifts it."""
+    """Record a third party's objection (案外人异议), as a court holding a live seizure on the lot or the
+    superior court of the effective holder's; it blocks disposal until it is lifted."""
     session = get_session()
     return perform(lambda idem: lot_service.file_objection(session, current_unit().code, lot_id,
                                                            args["document_no"], args["claimant"], idem),
@@ -105,7 +108,7 @@ def file_objection(args, lot_id):
 @blp.arguments(LiftIn())
 @blp.response(200, ObjectionOut)
 def lift_objection(args, objection_id):
-    """Lift an objection; only the court that filed it may."""
+    """Lift an objection; the court that filed it, or that court's superior, may."""
     session = get_session()
     return perform(lambda idem: lot_service.lift_objection(session, current_unit().code, objection_id,
                                                            args["document_no"], idem),

@@ -101,6 +101,9 @@ class LotOut(Schema):
     owner = fields.String()
     property_class = fields.String()
     parent_id = fields.Integer(allow_none=True)
+    registered_by = fields.String(allow_none=True, metadata={
+        "description": "the unit that registered the lot (a split part: its parent's); it alone, or an admin, "
+                       "splits the lot while it is free and corrects it"})
     status = fields.String(metadata={"enum": list(LOT_STATUSES)})
     flags = fields.List(fields.String(), metadata={"description": "criminal_civil, objection, expiring"})
 

@@ -34,6 +34,11 @@ def unit_facts(session: Session, code: str) -> UnitFacts:
     return UnitFacts(unit.code, unit.kind, tuple(ancestors), unit.active)
 
 
+def is_admin(session: Session, code: str) -> bool:
+    """Whether the unit is an admin: the operator may do what only a lot's own unit otherwise may."""
+    return session.scalar(select(Unit.kind).where(Unit.code == code)) == "admin"
+
+
 _ACTIVE = Direct(select(Unit.active).where(Unit.code == bindparam("code")))
 
 
@@ -210,7 +215,7 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
 
 
 LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_class, Lot.parent_id,
-               Lot.registered_at, Lot.disposed_at, Lot.split_at)
+               Lot.registered_at, Lot.disposed_at, Lot.split_at, Lot.registered_by)
 VIEW_COLUMNS = (*LOT_COLUMNS, Lot.commodity, Lot.location, Lot.owner)
 HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at.label("hold_registered_at"),
                 Hold.term_days, Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status)
@@ -294,7 +299,7 @@ def _lot(lot: Lot, as_of: datetime | None, holds, objections, transfers, cases) 
     def when(t: datetime | None) -> datetime | None:
         return t if t is not None and (as_of is None or t <= as_of) else None
     return LotFacts(lot.id, lot.card_no, lot.custodian, lot.weight_t, lot.property_class, when(lot.disposed_at),
-                    when(lot.split_at), holds, objections, transfers, cases)
+                    when(lot.split_at), holds, objections, transfers, cases, lot.registered_by)
 
 
 def _bindings(session: Session, lot_ids, as_of: datetime | None):

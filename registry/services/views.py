@@ -20,7 +20,7 @@ def lot_summary(lot: Lot, facts: LotFacts, now: datetime, queue: QueueView | Non
     queue = queue or queue_at(facts, _frozen_at(facts, now))
     return {"id": lot.id, "card_no": lot.card_no, "commodity": lot.commodity, "weight_t": lot.weight_t,
             "location": lot.location, "custodian": lot.custodian, "owner": lot.owner,
-            "property_class": lot.property_class, "parent_id": lot.parent_id,
+            "property_class": lot.property_class, "parent_id": lot.parent_id, "registered_by": lot.registered_by,
             "status": lot_status(facts, queue, now), "flags": lot_flags(facts, queue, now)}
 
 
