@@ -109,6 +109,15 @@ def _lots(conn: Connection) -> Iterator[Record]:
                                     "split_at": _t(split_at), "registered_by": registered_by}
 
 
+def _lot_corrections(conn: Connection) -> Iterator[Record]:
+    c = m.LotCorrection
+    for correction_id, lot_id, unit, document_no, reason, old, new, at in _rows(
+            conn, select(c.id, c.lot_id, c.unit_code, c.document_no, c.reason, c.old, c.new, _utc(c.at))
+            .order_by(c.id)):
+        yield "lot_corrections", str(correction_id), {"lot_id": lot_id, "unit": unit, "document_no": document_no,
+                                                      "reason": reason, "old": old, "new": new, "at": _t(at)}
+
+
 def _cases(conn: Connection) -> Iterator[Record]:
     c, a = m.Case, m.CaseAssistant
     assisting = _Children(_rows(conn, select(a.case_id, a.unit_code).order_by(a.case_id)))
@@ -201,7 +210,7 @@ def _objections(conn: Connection) -> Iterator[Record]:
 _PRODUCERS: dict[str, Callable[[Connection], Iterator[Record]]] = {
     "units": _units, "tokens": _tokens, "lots": _lots, "cases": _cases, "seizures": _seizures, "holds": _holds,
     "executions": _executions, "disposal_transfers": _disposal_transfers, "objections": _objections,
-    "renewals": _renewals, "case_transfers": _case_transfers,
+    "renewals": _renewals, "case_transfers": _case_transfers, "lot_corrections": _lot_corrections,
 }
 
 
@@ -266,6 +275,6 @@ def _lines(values: list[Any]) -> bytes:
 
 
 # Built once, the C encoder is ~2x faster than json.dumps, which rebuilds it on every call (as ledger.encoding).
-# Records hold only str, int, None and lists of them: no default, no float, no cycle to check.
+# Records hold only str, int, None and lists and objects of them: no default, no float, no cycle to check.
 _encode: Callable[[Any, int], tuple[str, ...]] = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)

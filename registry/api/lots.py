@@ -1,4 +1,4 @@
-"""Lots: register, search, read as of any instant, split, transfer the disposal right, objections."""
+"""Lots: register, search, read as of any instant, correct, split, transfer the disposal right, objections."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -7,12 +7,13 @@ from marshmallow import RAISE
 from ..db import get_session
 from ..services import lots as lot_service
 from ..services.tx import read_now
-from ..services.views import lot_summaries, lot_view
+from ..services.views import correction_view, lot_summaries, lot_view
 from ..models import Lot
+from ..rules.lot_acts import CORRECTABLE
 from .auth import READERS, allow, current_unit, reads_by_statement
 from .common import perform
-from .schemas import (AsOfArgs, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail, LotPage, LotsIn,
-                      LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, RegisteredLots, SplitIn)
+from .schemas import (AsOfArgs, CorrectionIn, CorrectionOut, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail,
+                      LotPage, LotsIn, LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, RegisteredLots, SplitIn)
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1", description="Lots of goods and their seizure queues")
 
@@ -63,6 +64,23 @@ def search_lots(args):
 def get_lot(args, lot_id):
     """The lot, its live queue in rank order, its history and who may dispose, now or `as_of` any instant."""
     return lot_view(get_session(), lot_id, args.get("as_of"))
+
+
+@blp.post("/lots/<id:lot_id>/corrections")
+@allow("court", "police", "admin")
+@blp.arguments(CorrectionIn())
+@blp.response(201, CorrectionOut)
+def correct_lot(args, lot_id):
+    """Correct the lot's card number, weight, commodity, location or owner on a document, by the unit that
+    registered it or an admin; the values before and after stay in the lot's `corrections`."""
+    session = get_session()
+    values = {k: v for k, v in args.items() if k in CORRECTABLE}
+    return perform(lambda idem: lot_service.correct_lot(session, current_unit().code, lot_id, args["document_no"],
+                                                        args["reason"], values, idem), _corrected, CorrectionOut)
+
+
+def _corrected(row) -> dict:
+    return {**correction_view(row), "lot": _lots([row.lot_id])["lots"][0]}
 
 
 @blp.post("/lots/<id:lot_id>/split")

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..db import more_reads
 from ..driver import Direct
-from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
-                      Unit)
+from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, LotCorrection, Objection,
+                      Renewal, Seizure, Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
 from ..rules import units as unit_rules
 from . import head_seen, prefetch
@@ -231,8 +231,9 @@ def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool, w
                    *CASE_COLUMNS, _ASSISTANT, *(head_seen.COLUMNS if for_view else ())) \
         .outerjoin(Hold, Hold.lot_id == Lot.id).outerjoin(Case, Case.id == Hold.case_id) \
         .outerjoin(CaseAssistant, _assisting(Hold.case_id, timed))
-    if for_view:
-        query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
+    if for_view:  # `ever_corrected`: its particulars have a history to show
+        query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no,
+                                  exists().where(LotCorrection.lot_id == Lot.id).label("ever_corrected")) \
             .outerjoin(Seizure, Seizure.id == Hold.seizure_id)
     query = query.where(among_or_one(dialect_name, Lot.id, "ids", one))
     if not with_case:

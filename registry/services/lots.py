@@ -1,4 +1,4 @@
-"""Registering, splitting and searching lots; disposal-right transfers and objections."""
+"""Registering, splitting, correcting and searching lots; disposal-right transfers and objections."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, delete, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import CardKey, DisposalTransfer, Hold, Lot, LotStanding, Objection, Unit
+from ..models import CardKey, DisposalTransfer, Hold, Lot, LotCorrection, LotStanding, Objection, Unit
 from ..rules import Conflict, DomainError, HoldFacts, LotFacts, decisions, lot_acts, lot_status, queue_at
 from .cards import deletion_keys, within_one_edit
 from .facts import active_read, is_admin, lot_facts, not_found, one_case, require_active
@@ -115,23 +115,63 @@ def rewrite_identifiers(session: Session, actor: str, lot_id: int, values: dict[
         lot = session.get(Lot, lot_id)
         if lot is None:
             raise not_found("lot", lot_id)
-        changed = {field: value for field, value in values.items() if getattr(lot, field) != value}
+        changed = _changes(lot, values)
         if not changed:
             raise DomainError("lot_unchanged", f"lot {lot_id} already has these values; nothing was changed")
-        custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
-        other = session.scalar(select(Lot.id).where(Lot.custodian == custodian, Lot.card_no == card_no,
-                                                    Lot.id != lot_id))
-        if other is not None:
-            raise DomainError("card_no_taken", f"lot {other} has card number {card_no} at {custodian}",
-                              [Conflict(other, card_no, "card_no_taken", detail=f"lot {other} has it")])
-        if "card_no" in changed:  # the near-miss keys follow the card number
-            session.execute(delete(CardKey).where(CardKey.lot_id == lot_id))
-            session.execute(insert(CardKey), [{"key": k, "lot_id": lot_id} for k in deletion_keys(card_no)])
-        for field, value in changed.items():
-            setattr(lot, field, value)
+        _write(session, lot, changed)
         tx.record("lot.updated", {"id": lot_id, **changed})
         return lot
     return run_write(session, actor, work)
+
+
+def correct_lot(session: Session, actor: str, lot_id: int, document_no: str, reason: str,
+                values: dict[str, Any], idem=None) -> LotCorrection:
+    """Correct a lot's card number, weight, commodity, location or owner on a document: one `lot.corrected`
+    entry naming each field that changes with its value before and after. Refused as `lot_acts.correct`
+    says, and as a rewrite of identifiers is (`card_no_taken`, `lot_unchanged`)."""
+    def work(tx: Tx) -> LotCorrection:
+        (facts,) = lot_facts(session, [lot_id])
+        lot = session.get(Lot, lot_id)
+        changed = _changes(lot, values)
+        lot_acts.correct(facts, actor, is_admin(session, actor), changed, tx.now)
+        old = {field: _recorded(getattr(lot, field)) for field in changed}
+        _write(session, lot, changed)
+        new = {field: _recorded(value) for field, value in changed.items()}
+        row = LotCorrection(lot_id=lot_id, unit_code=actor, document_no=document_no, reason=reason, old=old,
+                            new=new, at=tx.now)
+        session.add(row)
+        session.flush()
+        tx.record("lot.corrected", {"id": row.id, "lot_id": lot_id, "document_no": document_no, "reason": reason,
+                                    "old": old, "new": new})
+        return row
+    return run_write(session, actor, work, idem)
+
+
+def _changes(lot: Lot, values: dict[str, Any]) -> dict[str, Any]:
+    """The values given that differ from the lot's."""
+    return {field: value for field, value in values.items() if getattr(lot, field) != value}
+
+
+def _recorded(value: Any) -> Any:
+    """A lot's field as the ledger carries it: weights as exact decimal strings."""
+    return f"{value:.4f}" if isinstance(value, Decimal) else value
+
+
+def _write(session: Session, lot: Lot, changed: dict[str, Any]) -> None:
+    """Give the lot these values. A card number another lot has at its custodian is refused (`card_no_taken`,
+    naming that lot); the near-miss keys follow a new card number."""
+    custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
+    if "custodian" in changed or "card_no" in changed:
+        other = session.scalar(select(Lot.id).where(Lot.custodian == custodian, Lot.card_no == card_no,
+                                                    Lot.id != lot.id))
+        if other is not None:
+            raise DomainError("card_no_taken", f"lot {other} has card number {card_no} at {custodian}",
+                              [Conflict(other, card_no, "card_no_taken", detail=f"lot {other} has it")])
+    if "card_no" in changed:
+        session.execute(delete(CardKey).where(CardKey.lot_id == lot.id))
+        session.execute(insert(CardKey), [{"key": k, "lot_id": lot.id} for k in deletion_keys(card_no)])
+    for field, value in changed.items():
+        setattr(lot, field, value)
 
 
 def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,

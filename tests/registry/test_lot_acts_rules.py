@@ -1,4 +1,4 @@
-"""Who may touch a lot itself (SPEC §3, §4.7): split it, file or lift an objection on it — tables
+"""Who may touch a lot itself (SPEC §3, §4.7): split it, file or lift an objection on it, correct it — tables
 over the pure rules (registry/rules), on a fixed clock."""
 from __future__ import annotations
 
@@ -125,3 +125,45 @@ def test_an_objection_filed_by_a_court_without_a_superior_is_lifted_by_it_alone(
     err = refused(lot_acts.lift_objection, WUXI, None, HIGH)
     assert err.detail == f"only {WUXI}, which filed it, may lift this objection"
 
+
+# -- corrections --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("actor, admin, ok", [
+    (BAOSHAN, False, True), ("OPERATOR", True, True), (YANGPU, False, False), (HIGH, False, False)])
+def test_a_lot_is_corrected_by_its_registering_unit_or_an_admin(actor, admin, ok):
+    for held in (lot(), lot(QUEUED)):
+        if ok:
+            assert lot_acts.correct(held, actor, admin, {"card_no", "owner"}, NOW) is None
+        else:
+            err = refused(lot_acts.correct, held, actor, admin, {"card_no"}, NOW)
+            assert err.code == "forbidden" and BAOSHAN in err.detail and "admin" in err.detail
+
+
+@pytest.mark.parametrize("holders, actor, admin, ok", [
+    ((), BAOSHAN, False, True),            # free
+    ((EXE,), BAOSHAN, False, True),        # seized only for cases the registering unit acts for
+    ((QUEUED,), BAOSHAN, False, False),    # another unit's case holds a live seizure
+    ((EXE, QUEUED), BAOSHAN, False, False),  # queued behind its own, all the same
+    ((EXE, QUEUED), "OPERATOR", True, True),
+])
+def test_a_weight_correction_on_a_lot_another_units_case_holds_needs_an_admin(holders, actor, admin, ok):
+    held = lot(*holders)
+    if ok:
+        assert lot_acts.correct(held, actor, admin, {"weight_t"}, NOW) is None
+    else:
+        err = refused(lot_acts.correct, held, actor, admin, {"weight_t", "location"}, NOW)
+        assert err.code == "forbidden" and "admin" in err.detail and QUEUED.number in err.detail
+        assert EXE.number not in err.detail  # its own case is no reason
+        assert lot_acts.correct(held, actor, admin, {"location", "card_no"}, NOW) is None  # the rest is its own
+
+
+@pytest.mark.parametrize("closed, code", [("disposed_at", "lot_disposed"), ("split_at", "lot_split")])
+def test_a_closed_lot_is_not_corrected(closed, code):
+    err = refused(lot_acts.correct, lot(**{closed: T0 + timedelta(days=1)}), BAOSHAN, False, {"card_no"}, NOW)
+    assert err.code == code and [c.lot_id for c in err.conflicts] == [1]
+    assert refused(lot_acts.correct, lot(**{closed: T0 + timedelta(days=1)}), YANGPU, False, {"card_no"},
+                   NOW).code == "forbidden"  # who may comes first
+
+
+def test_a_correction_that_changes_nothing_is_refused():
+    assert refused(lot_acts.correct, lot(), BAOSHAN, False, set(), NOW).code == "lot_unchanged"
+    assert refused(lot_acts.correct, lot(), YANGPU, False, set(), NOW).code == "forbidden"

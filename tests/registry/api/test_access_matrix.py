@@ -114,6 +114,11 @@ def split_lot(seized: bool) -> Callable[[World], Request]:
     return build
 
 
+def correct_lot(w: World) -> Request:
+    return "POST", f"{API}/lots/{w.lot()['id']}/corrections", {"document_no": "更正", "reason": "登记笔误",
+                                                               "location": f"B区-{w.next()}"}
+
+
 def transfer_disposal(w: World) -> Request:
     lot, to_case = w.civil()[1], w.case("wuxi")
     return "POST", f"{API}/lots/{lot['id']}/disposal-transfer", {"to_case_id": to_case["id"], "document_no": "移送"}
@@ -200,6 +205,7 @@ MATRIX: list[tuple[str, str, Callable[[World], Request], dict[str, int]]] = [
      only(201, "baoshan", "yangpu")),
     ("POST /api/v1/lots/{lot_id}/split", "a free lot Baoshan registered", split_lot(False),
      only(201, "baoshan", "admin")),
+    ("POST /api/v1/lots/{lot_id}/corrections", "a lot Baoshan registered", correct_lot, only(201, "baoshan", "admin")),
     ("POST /api/v1/lots/{lot_id}/disposal-transfer", "by the holder's acting unit", transfer_disposal,
      only(201, "baoshan")),
     ("POST /api/v1/lots/{lot_id}/objections", "a lot Baoshan's case holds: Baoshan, or its superior High",
