@@ -23,7 +23,7 @@ from registry.services.ledger_log import ledger_time
 TICK = timedelta(microseconds=1)
 SCALE = Decimal("0.0001")
 LOT_COLUMNS = ("id", "card_no", "custodian", "commodity", "weight_t", "location", "owner", "property_class",
-               "parent_id", "registered_at", "disposed_at", "split_at", "registered_by")
+               "parent_id", "registered_at", "disposed_at", "split_at")
 SEIZURE_COLUMNS = ("id", "case_id", "unit_code", "kind", "document_no", "served_at", "recorded_at",
                    "term_end")
 HOLD_COLUMNS = ("seizure_id", "lot_id", "case_id", "position", "registered_at", "term_days", "term_end",
@@ -99,7 +99,7 @@ class BulkWriter:
             weight = Decimal(lot["weight_t"])
             self.rows["lots"].append((lot_id, lot["card_no"], lot["custodian"], lot["commodity"],
                                       int(weight / SCALE), lot["location"], lot["owner"],
-                                      lot["property_class"], None, _naive(now), None, None, actor))
+                                      lot["property_class"], None, _naive(now), None, None))
             self.rows["card_keys"].extend((k, lot_id) for k in deletion_keys(lot["card_no"]))
             records.append({"card_no": lot["card_no"], "custodian": lot["custodian"],
                             "commodity": lot["commodity"], "weight_t": f"{weight:.4f}",

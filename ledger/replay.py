@@ -15,8 +15,7 @@ from .chain import Entry
 State = dict[str, dict[str, Any]]
 Record = tuple[str, str, dict[str, Any]]  # (table, key, recorded facts): one line of the service's export
 TABLES = ("units", "tokens", "lots", "cases", "seizures", "holds", "executions", "disposal_transfers",
-          "objections", "renewals", "case_transfers", "lot_corrections")
-CORRECTABLE = ("card_no", "weight_t", "commodity", "location", "owner")  # a lot's particulars a correction names
+          "objections", "renewals", "case_transfers")
 
 
 def empty_state() -> State:
@@ -38,7 +37,7 @@ class Replay:
             "unit.created": self._unit_created, "unit.updated": self._unit_updated,
             "token.issued": self._token_issued,
             "token.revoked": self._token_revoked, "lot.registered": self._lots_registered,
-            "lot.updated": self._lot_updated, "lot.corrected": self._lot_corrected,
+            "lot.updated": self._lot_updated,
             "lot.split": self._lot_split, "lot.disposal_transferred": self._disposal_transferred,
             "objection.filed": self._objection_filed, "objection.lifted": self._objection_lifted,
             "case.opened": self._case_opened, "case.transferred": self._case_transferred,
@@ -76,15 +75,13 @@ class Replay:
             self.state["tokens"][token_id]["revoked_at"] = e.time
 
     # -- lots ----------------------------------------------------------------------------------------------
-    def _add_lot(self, e: Entry, lot: dict[str, Any], registered_by: str) -> None:
+    def _add_lot(self, e: Entry, lot: dict[str, Any]) -> None:
         self.state["lots"][str(lot["id"])] = {**{k: v for k, v in lot.items() if k != "id"},
-                                              "registered_at": e.time, "disposed_at": None, "split_at": None,
-                                              "registered_by": registered_by}
+                                              "registered_at": e.time, "disposed_at": None, "split_at": None}
 
     def _lots_registered(self, e: Entry, d: dict[str, Any]) -> None:
-        """The entry's actor is the unit that registered the lots."""
         for lot in d["lots"]:
-            self._add_lot(e, lot, e.actor)
+            self._add_lot(e, lot)
 
     def _lot_updated(self, e: Entry, d: dict[str, Any]) -> None:
         """Identifiers written anew (in canonical form): only the fields the entry names (card_no, custodian,
@@ -94,28 +91,11 @@ class Replay:
             if field in d:
                 lot[field] = d[field]
 
-    def _lot_corrected(self, e: Entry, d: dict[str, Any]) -> None:
-        """A correction names each field it changes with the value before and after; the value before is the
-        one the ledger gave the lot, or the entry cannot be applied."""
-        lot = self.state["lots"][str(d["lot_id"])]
-        if set(d["old"]) != set(d["new"]) or not set(d["new"]) <= set(CORRECTABLE):
-            raise ValueError(f"entry {e.seq}: a correction names the same fields before and after, each one of "
-                             f"{', '.join(CORRECTABLE)}")
-        for field, value in d["old"].items():
-            if lot[field] != value:
-                raise ValueError(f"entry {e.seq}: lot {d['lot_id']} had {field} {lot[field]!r}, not {value!r}")
-        lot.update(d["new"])
-        self.state["lot_corrections"][str(d["id"])] = {
-            "lot_id": d["lot_id"], "unit": e.actor, "document_no": d["document_no"], "reason": d["reason"],
-            "old": d["old"], "new": d["new"], "at": e.time}
-
     def _lot_split(self, e: Entry, d: dict[str, Any]) -> None:
-        """Each part is registered by the unit that registered the lot split."""
-        parent = self.state["lots"][str(d["lot_id"])]
-        parent["split_at"] = e.time
+        self.state["lots"][str(d["lot_id"])]["split_at"] = e.time
         holds = self.state["holds"]
         for part in d["parts"]:
-            self._add_lot(e, part, parent["registered_by"])
+            self._add_lot(e, part)
             for carried in d["holds"]:
                 origin = holds[hold_key(carried["seizure_id"], d["lot_id"])]
                 holds[hold_key(carried["seizure_id"], part["id"])] = {

@@ -32,7 +32,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None, *, upgrade: 
         ledger = _open_database(database, upgrade)
         load_signer(app, app.config["LEDGER_KEY_FILE"], app.config["LEDGER_ORIGIN"], ledger)
         if upgrade:
-            _complete_upgrade(app, database)
+            _refresh_standing(app, database)
     except BaseException:
         database.dispose()
         raise
@@ -70,27 +70,21 @@ def configured_app(config: type[Config] | dict[str, Any] | None = None) -> Flask
     return app
 
 
-def _complete_upgrade(app: Flask, database: Database) -> None:
-    """What migrations leave to the code: each lot's registering unit from the ledger, where a lot has none
-    (services.registrars), and each lot's status bound left unknown or stale, computed with this version's
-    rules (services.standing)."""
+def _refresh_standing(app: Flask, database: Database) -> None:
+    """Each lot's status bound that a migration or an earlier version left unknown or stale, computed with
+    this version's rules (services.standing)."""
     import logging
 
-    from .services import registrars
     from .services.standing import refresh
 
     session = database.sessions()
     try:
         with app.app_context():
-            registered = registrars.fill(session)
             stored = refresh(session)
     finally:
         session.close()
-    log = logging.getLogger("registry.upgrade")
-    if registered:
-        log.info("recorded the registering unit of %d lot(s) from the ledger", registered)
     if stored:
-        log.info("stored the status bound of %d lot(s)", stored)
+        logging.getLogger("registry.upgrade").info("stored the status bound of %d lot(s)", stored)
 
 
 def _open_database(database: Database, upgrade: bool) -> LedgerSeen:

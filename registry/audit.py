@@ -98,24 +98,15 @@ def _tokens(conn: Connection) -> Iterator[Record]:
 def _lots(conn: Connection) -> Iterator[Record]:
     lot = m.Lot
     for (lot_id, card_no, custodian, commodity, location, owner, property_class, parent_id, weight_t,
-         registered_at, disposed_at, split_at, registered_by) in _rows(
+         registered_at, disposed_at, split_at) in _rows(
             conn, select(lot.id, lot.card_no, lot.custodian, lot.commodity, lot.location, lot.owner,
                          lot.property_class, lot.parent_id, lot.weight_t, _utc(lot.registered_at),
-                         _utc(lot.disposed_at), _utc(lot.split_at), lot.registered_by).order_by(lot.id)):
+                         _utc(lot.disposed_at), _utc(lot.split_at)).order_by(lot.id)):
         yield "lots", str(lot_id), {"card_no": card_no, "custodian": custodian, "commodity": commodity,
                                     "location": location, "owner": owner, "property_class": property_class,
                                     "parent_id": parent_id, "weight_t": _w(weight_t),
                                     "registered_at": _t(registered_at), "disposed_at": _t(disposed_at),
-                                    "split_at": _t(split_at), "registered_by": registered_by}
-
-
-def _lot_corrections(conn: Connection) -> Iterator[Record]:
-    c = m.LotCorrection
-    for correction_id, lot_id, unit, document_no, reason, old, new, at in _rows(
-            conn, select(c.id, c.lot_id, c.unit_code, c.document_no, c.reason, c.old, c.new, _utc(c.at))
-            .order_by(c.id)):
-        yield "lot_corrections", str(correction_id), {"lot_id": lot_id, "unit": unit, "document_no": document_no,
-                                                      "reason": reason, "old": old, "new": new, "at": _t(at)}
+                                    "split_at": _t(split_at)}
 
 
 def _cases(conn: Connection) -> Iterator[Record]:
@@ -211,7 +202,7 @@ def _objections(conn: Connection) -> Iterator[Record]:
 _PRODUCERS: dict[str, Callable[[Connection], Iterator[Record]]] = {
     "units": _units, "tokens": _tokens, "lots": _lots, "cases": _cases, "seizures": _seizures, "holds": _holds,
     "executions": _executions, "disposal_transfers": _disposal_transfers, "objections": _objections,
-    "renewals": _renewals, "case_transfers": _case_transfers, "lot_corrections": _lot_corrections,
+    "renewals": _renewals, "case_transfers": _case_transfers,
 }
 
 
@@ -276,6 +267,6 @@ def _lines(values: list[Any]) -> bytes:
 
 
 # Built once, the C encoder is ~2x faster than json.dumps, which rebuilds it on every call (as ledger.encoding).
-# Records hold only str, int, None and lists and objects of them: no default, no float, no cycle to check.
+# Records hold only str, int, None and lists of them: no default, no float, no cycle to check.
 _encode: Callable[[Any, int], tuple[str, ...]] = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,8 +45,7 @@ class Token(Base):
 
 class Lot(Base):
     """A lot. Every filter of the lot list has an index: custodian through the unique constraint, location
-    (a substring) through a trigram index on PostgreSQL. `registered_by`: the unit that registered it (a
-    split part, its parent's), which alone (or an admin) splits it while free and corrects it."""
+    (a substring) through a trigram index on PostgreSQL."""
 
     __tablename__ = "lots"
     __table_args__ = (UniqueConstraint("custodian", "card_no", name="uq_lots_custodian_card_no"),
@@ -72,23 +71,6 @@ class Lot(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     split_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set on every lot; nullable only because SQLite adds a column to an existing table no other way.
-    registered_by: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
-
-
-class LotCorrection(Base):
-    """A correction of a lot's particulars on a document: `old` and `new` hold the fields it changed, as the
-    ledger's `lot.corrected` entry does (weights as decimal strings)."""
-
-    __tablename__ = "lot_corrections"
-    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
-    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
-    document_no: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(String(1000))
-    old: Mapped[dict] = mapped_column(JSON)
-    new: Mapped[dict] = mapped_column(JSON)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LotStanding(Base):

@@ -1,10 +1,9 @@
 """Least privilege on PostgreSQL: migrations run as the owner role, the service as a role that only
 reads and writes rows.
 
-The service role may SELECT and INSERT on every registry table, UPDATE only the columns the service
-changes and DELETE only the near-miss keys of a corrected card number. It owns nothing, so it can neither
-ALTER, DROP nor TRUNCATE a table nor disable the triggers that keep the ledger append-only, and it may not
-UPDATE or DELETE ledger rows.
+The service role may SELECT and INSERT on every registry table and UPDATE only the columns the service
+changes. It owns nothing, so it can neither ALTER, DROP nor TRUNCATE a table nor disable the triggers
+that keep the ledger append-only, and it may not UPDATE or DELETE ledger rows.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from .models import Base
 # (a unit's name, parent and state are changed by its administration commands).
 UPDATED = {
     "ledger_head": ("size", "last_hash", "last_time", "frontier"),
-    "lots": ("disposed_at", "split_at", "card_no", "weight_t", "commodity", "location", "owner"),
+    "lots": ("disposed_at", "split_at"),
     "lot_standing": ("facts_at", "seized_until", "closed_at"),
     "holds": ("term_end", "effective_from", "ended_at", "end_status", "end_document_no"),
     "cases": ("acting_unit", "number", "kind", "previous_number"),
@@ -27,8 +26,6 @@ UPDATED = {
     "tokens": ("revoked_at",),
     "units": None,
 }
-# Derived rows the service replaces: a corrected card number's near-miss keys.
-DELETED = ("card_keys",)
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -53,8 +50,6 @@ def grant_statements(role: str, owner: str) -> list[str]:
             statements.append(f"GRANT UPDATE ON {table} TO {role}")
         elif columns:
             statements.append(f"GRANT UPDATE ({', '.join(columns)}) ON {table} TO {role}")
-        if table in DELETED:
-            statements.append(f"GRANT DELETE ON {table} TO {role}")
     return statements + [
         f"GRANT SELECT ON alembic_version TO {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",

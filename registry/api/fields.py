@@ -56,12 +56,9 @@ def clean_text(value: str) -> None:
         raise ValidationError("must not contain control characters or lone surrogates")
 
 
-def Text(max_length: int = 200, required: bool = True, min_length: int | None = None,
-         **kwargs: Any) -> fields.String:
-    """Any Unicode text without control characters, length 1..max_length (0.. when not required, unless
-    `min_length` says otherwise)."""
-    shortest = min_length if min_length is not None else 1 if required else 0
-    checks = [validate.Length(min=shortest, max=max_length), clean_text]
+def Text(max_length: int = 200, required: bool = True, **kwargs: Any) -> fields.String:
+    """Any Unicode text without control characters, length 1..max_length."""
+    checks = [validate.Length(min=1 if required else 0, max=max_length), clean_text]
     metadata = {"pattern": TEXT_PATTERN, **kwargs.pop("metadata", {})}
     return fields.String(required=required, validate=checks, metadata=metadata, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Lots: register, search, read as of any instant, correct, split, transfer the disposal right, objections."""
+"""Lots: register, search, read as of any instant, split, transfer the disposal right, objections."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -7,13 +7,12 @@ from marshmallow import RAISE
 from ..db import get_session
 from ..services import lots as lot_service
 from ..services.tx import read_now
-from ..services.views import correction_view, lot_summaries, lot_view
+from ..services.views import lot_summaries, lot_view
 from ..models import Lot
-from ..rules.lot_acts import CORRECTABLE
 from .auth import READERS, allow, current_unit, reads_by_statement
 from .common import perform
-from .schemas import (AsOfArgs, CorrectionIn, CorrectionOut, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail,
-                      LotPage, LotsIn, LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, RegisteredLots, SplitIn)
+from .schemas import (AsOfArgs, DisposalTransferIn, DisposalTransferOut, LiftIn, LotDetail, LotPage, LotsIn,
+                      LotsOut, LotSearchArgs, ObjectionIn, ObjectionOut, RegisteredLots, SplitIn)
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1", description="Lots of goods and their seizure queues")
 
@@ -66,31 +65,12 @@ def get_lot(args, lot_id):
     return lot_view(get_session(), lot_id, args.get("as_of"))
 
 
-@blp.post("/lots/<id:lot_id>/corrections")
-@allow("court", "police", "admin")
-@blp.arguments(CorrectionIn())
-@blp.response(201, CorrectionOut)
-def correct_lot(args, lot_id):
-    """Correct the lot's card number, weight, commodity, location or owner on a document, by the unit that
-    registered it or an admin; the values before and after stay in the lot's `corrections`."""
-    session = get_session()
-    values = {k: v for k, v in args.items() if k in CORRECTABLE}
-    return perform(lambda idem: lot_service.correct_lot(session, current_unit().code, lot_id, args["document_no"],
-                                                        args["reason"], values, idem), _corrected, CorrectionOut)
-
-
-def _corrected(row) -> dict:
-    return {**correction_view(row), "lot": _lots([row.lot_id])["lots"][0]}
-
-
 @blp.post("/lots/<id:lot_id>/split")
-@allow("court", "police", "admin")
+@allow("court", "police")
 @blp.arguments(SplitIn())
 @blp.response(201, LotsOut)
 def split_lot(args, lot_id):
-    """Split into parts whose weights sum exactly to the lot's; live seizures carry over with their ranks. A
-    free lot is split by the unit that registered it or an admin; a seized one by the acting or an assisting
-    unit of the case that may dispose of it."""
+    """Split into parts whose weights sum exactly to the lot's; live seizures carry over with their ranks."""
     session = get_session()
     return perform(lambda idem: lot_service.split_lot(session, current_unit().code, lot_id, args["parts"],
                                                       args["document_no"], idem), _lots, LotsOut)
@@ -113,8 +93,7 @@ def transfer_disposal(args, lot_id):
 @blp.arguments(ObjectionIn())
 @blp.response(201, ObjectionOut)
 def file_objection(args, lot_id):
-    """Record a third party's objection (案外人异议), as a court holding a live seizure on the lot or the
-    superior court of the effective holder's; it blocks disposal until it is lifted."""
+    """Record a third party's objection (案外人异议); it blocks disposal until the filing court lifts it."""
     session = get_session()
     return perform(lambda idem: lot_service.file_objection(session, current_unit().code, lot_id,
                                                            args["document_no"], args["claimant"], idem),
@@ -126,7 +105,7 @@ def file_objection(args, lot_id):
 @blp.arguments(LiftIn())
 @blp.response(200, ObjectionOut)
 def lift_objection(args, objection_id):
-    """Lift an objection; the court that filed it, or that court's superior, may."""
+    """Lift an objection; only the court that filed it may."""
     session = get_session()
     return perform(lambda idem: lot_service.lift_objection(session, current_unit().code, objection_id,
                                                            args["document_no"], idem),

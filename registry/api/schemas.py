@@ -4,10 +4,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate, validates_schema, ValidationError, RAISE
 
 from ..rules import PROPERTY_CLASSES, SEIZURE_KINDS
-from ..rules.lot_acts import CORRECTABLE
 from ..rules.units import UNIT_KINDS
-from .fields import (TEXT_PATTERN, WEIGHT_PATTERN, CardNo, CaseNumber, Code, Flag, Id, IdList, Instant, PartyName,
-                     Text, UnitName, Weight, clean_text, unique_items)
+from .fields import (TEXT_PATTERN, CardNo, CaseNumber, Code, Flag, Id, IdList, Instant, PartyName, Text, UnitName,
+                     Weight, clean_text, unique_items)
 from .routing import MAX_ID
 
 CASE_KINDS = ("preservation", "execution", "criminal")
@@ -101,9 +100,6 @@ class LotOut(Schema):
     owner = fields.String()
     property_class = fields.String()
     parent_id = fields.Integer(allow_none=True)
-    registered_by = fields.String(allow_none=True, metadata={
-        "description": "the unit that registered the lot (a split part: its parent's); it alone, or an admin, "
-                       "splits the lot while it is free and corrects it"})
     status = fields.String(metadata={"enum": list(LOT_STATUSES)})
     flags = fields.List(fields.String(), metadata={"description": "criminal_civil, objection, expiring"})
 
@@ -180,34 +176,10 @@ class Disposer(Schema):
     unit = fields.String()
 
 
-class Particulars(Schema):
-    """The fields a correction changed, each with its value (weights as decimal strings)."""
-
-    card_no = fields.String()
-    weight_t = fields.String(metadata={"pattern": WEIGHT_PATTERN, "example": "2.0312"})
-    commodity = fields.String()
-    location = fields.String()
-    owner = fields.String()
-
-
-class Correction(Schema):
-    id = fields.Integer()
-    lot_id = fields.Integer()
-    unit = fields.String(metadata={"description": "the unit that corrected the lot"})
-    document_no = fields.String()
-    reason = fields.String()
-    at = fields.AwareDateTime()
-    old = fields.Nested(Particulars, metadata={"description": "each field changed, as it was before"})
-    new = fields.Nested(Particulars, metadata={"description": "each field changed, as it is after"})
-
-
 class LotDetail(LotOut):
     as_of = fields.AwareDateTime()
     seizures = fields.List(fields.Nested(QueueEntry))
     history = fields.List(fields.Nested(QueueEntry))
-    corrections = fields.List(fields.Nested(Correction), metadata={
-        "description": "corrections of the lot's particulars made by `as_of`, oldest first; before a later "
-                       "one the lot shows the values it then had"})
     disposer = fields.Nested(Disposer, allow_none=True)
     children = fields.List(fields.Integer())
     objections = fields.List(fields.Integer(), metadata={"description": "pending objection ids"})
@@ -222,28 +194,6 @@ class SplitPart(Strict):
 class SplitIn(Strict):
     parts = fields.List(fields.Nested(SplitPart), required=True, validate=validate.Length(min=2, max=1000))
     document_no = Text()
-
-
-class CorrectionIn(Strict):
-    """A document and its reason, and at least one of the lot's particulars with its corrected value."""
-
-    document_no = Text()
-    reason = Text(1000)
-    card_no = CardNo(metadata={"description": "stored in canonical form; unique at the lot's custodian"})
-    weight_t = Weight(metadata={"description": "while another unit's case holds a live seizure on the lot, only "
-                                               "an admin may correct it"})
-    commodity = Text(required=False, min_length=1)
-    location = Text(required=False)
-    owner = PartyName(optional=True, metadata={"description": "blank: the owner is not known"})
-
-    @validates_schema
-    def something_to_correct(self, data, **kwargs):
-        if not set(data) & set(CORRECTABLE):
-            raise ValidationError(f"give at least one of {', '.join(CORRECTABLE)}", "_schema")
-
-
-class CorrectionOut(Correction):
-    lot = fields.Nested(LotOut, metadata={"description": "the lot as corrected"})
 
 
 class DisposalTransferIn(Strict):

@@ -30,11 +30,6 @@ def conflict(lot: LotFacts, code: str, case_id: int | None = None, unit: str | N
                     no_fixed_term=held is not None and held.no_fixed_term)
 
 
-def acting_or_assisting(case: CaseFacts) -> str:
-    """The units that act for a case, as a refusal names them: `A (acting)` or `A (acting) or B (assisting)`."""
-    return " or ".join([f"{case.acting_unit} (acting)", *(f"{u} (assisting)" for u in sorted(case.assisting_units))])
-
-
 def require_acting(case: CaseFacts, actor: str, act: str) -> None:
     if actor != case.acting_unit:
         raise forbid(f"only {case.acting_unit}, acting for case {case.number}, may {act}")
@@ -251,21 +246,14 @@ def dispose(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, ov
     return DisposePlan(executed, voided, sum((lot.weight_t for lot in lots), Decimal("0.0000")))
 
 
-def split(lot: LotFacts, actor: str, weights: list[Decimal], now: datetime, admin: bool = False) -> QueueView:
-    """A split carries every live seizure to each part with its rank; returns the queue to carry.
-
-    A seized lot is split by the acting or an assisting unit of the case that may dispose of it; a free one
-    by the unit that registered it, or an admin (`admin`: the actor is one)."""
+def split(lot: LotFacts, actor: str, weights: list[Decimal], now: datetime) -> QueueView:
+    """A split carries every live seizure to each part with its rank; returns the queue to carry."""
     if (closed := _closed(lot, now)):
         raise DomainError(closed.code, closed.detail, [closed])
     queue = queue_at(lot, now)
     disposer = disposer_case_id(lot, queue)
-    if disposer is None and actor != lot.registered_by and not admin:
-        raise forbid(f"lot {lot.id} is free: only {lot.registered_by}, which registered it, or an admin may split it")
     if disposer is not None and not lot.cases[disposer].may_dispose(actor):
-        case = lot.cases[disposer]
-        raise forbid(f"only {acting_or_assisting(case)} for case {case.number}, which may dispose of lot {lot.id}, "
-                     "may split it")
+        raise forbid("only the acting or an assisting unit of the case holding the effective seizure may split")
     if sum(weights, Decimal(0)) != lot.weight_t:
         raise DomainError("weights_do_not_sum", f"the parts weigh {sum(weights, Decimal(0))} t, "
                           f"the lot {lot.weight_t} t", errors={"parts": ["weights must sum to the lot's"]})

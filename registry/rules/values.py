@@ -63,4 +63,3 @@ class LotFacts:
     pending_objection_units: tuple[str, ...] = ()
     disposal_transfers: tuple[tuple[int, int], ...] = ()  # (from_seizure_id, to_case_id), oldest first
     cases: dict[int, CaseFacts] = field(default_factory=dict, compare=False)
-    registered_by: str | None = None  # the unit that registered the lot (a split part: its parent's)

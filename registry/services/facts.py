@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..db import more_reads
 from ..driver import Direct
-from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, LotCorrection, Objection,
-                      Renewal, Seizure, Unit)
+from ..models import (Case, CaseAssistant, CaseTransfer, DisposalTransfer, Hold, Lot, Objection, Renewal, Seizure,
+                      Unit)
 from ..rules import CaseFacts, DomainError, HoldFacts, LotFacts, UnitFacts
 from ..rules import units as unit_rules
 from . import head_seen, prefetch
@@ -32,11 +32,6 @@ def unit_facts(session: Session, code: str) -> UnitFacts:
         ancestors.append(parent)
         parent = session.scalar(select(Unit.parent_code).where(Unit.code == parent))
     return UnitFacts(unit.code, unit.kind, tuple(ancestors), unit.active)
-
-
-def is_admin(session: Session, code: str) -> bool:
-    """Whether the unit is an admin: the operator may do what only a lot's own unit otherwise may."""
-    return session.scalar(select(Unit.kind).where(Unit.code == code)) == "admin"
 
 
 _ACTIVE = Direct(select(Unit.active).where(Unit.code == bindparam("code")))
@@ -215,7 +210,7 @@ def load_lots(session: Session, lot_ids: Iterable[int], as_of: datetime | None =
 
 
 LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_class, Lot.parent_id,
-               Lot.registered_at, Lot.disposed_at, Lot.split_at, Lot.registered_by)
+               Lot.registered_at, Lot.disposed_at, Lot.split_at)
 VIEW_COLUMNS = (*LOT_COLUMNS, Lot.commodity, Lot.location, Lot.owner)
 HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at.label("hold_registered_at"),
                 Hold.term_days, Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status, Hold.term_rule)
@@ -231,9 +226,8 @@ def _lots_statement(dialect_name: str, timed: bool, for_view: bool, one: bool, w
                    *CASE_COLUMNS, _ASSISTANT, *(head_seen.COLUMNS if for_view else ())) \
         .outerjoin(Hold, Hold.lot_id == Lot.id).outerjoin(Case, Case.id == Hold.case_id) \
         .outerjoin(CaseAssistant, _assisting(Hold.case_id, timed))
-    if for_view:  # `ever_corrected`: its particulars have a history to show
-        query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no,
-                                  exists().where(LotCorrection.lot_id == Lot.id).label("ever_corrected")) \
+    if for_view:
+        query = query.add_columns(Seizure.kind.label("seizure_kind"), Seizure.document_no) \
             .outerjoin(Seizure, Seizure.id == Hold.seizure_id)
     query = query.where(among_or_one(dialect_name, Lot.id, "ids", one))
     if not with_case:
@@ -300,7 +294,7 @@ def _lot(lot: Lot, as_of: datetime | None, holds, objections, transfers, cases) 
     def when(t: datetime | None) -> datetime | None:
         return t if t is not None and (as_of is None or t <= as_of) else None
     return LotFacts(lot.id, lot.card_no, lot.custodian, lot.weight_t, lot.property_class, when(lot.disposed_at),
-                    when(lot.split_at), holds, objections, transfers, cases, lot.registered_by)
+                    when(lot.split_at), holds, objections, transfers, cases)
 
 
 def _bindings(session: Session, lot_ids, as_of: datetime | None):

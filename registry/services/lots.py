@@ -1,4 +1,4 @@
-"""Registering, splitting, correcting and searching lots; disposal-right transfers and objections."""
+"""Registering, splitting and searching lots; disposal-right transfers and objections."""
 from __future__ import annotations
 
 import base64
@@ -10,10 +10,10 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, delete, insert, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import CardKey, DisposalTransfer, Hold, Lot, LotCorrection, LotStanding, Objection, Unit
-from ..rules import Conflict, DomainError, HoldFacts, LotFacts, decisions, lot_acts, lot_status, queue_at
+from ..models import CardKey, DisposalTransfer, Hold, Lot, LotStanding, Objection
+from ..rules import Conflict, DomainError, HoldFacts, LotFacts, decisions, lot_status, queue_at
 from .cards import deletion_keys, within_one_edit
-from .facts import active_read, is_admin, lot_facts, not_found, one_case, require_active
+from .facts import active_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import ledger_time
 from . import standing
 from .sets import among
@@ -42,8 +42,8 @@ def _clashes(session: Session, lots: list[dict[str, Any]]) -> list[Conflict]:
     return clashes
 
 
-def _insert_lots(tx: Tx, lots: list[dict[str, Any]], registered_by: str) -> list[dict[str, Any]]:
-    rows = [{**lot, "registered_at": tx.now, "registered_by": registered_by} for lot in lots]
+def _insert_lots(tx: Tx, lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [{**lot, "registered_at": tx.now} for lot in lots]
     ids = tx.session.scalars(insert(Lot).returning(Lot.id, sort_by_parameter_order=True), rows).all()
     created = [{**row, "id": lot_id} for row, lot_id in zip(rows, ids)]
     keys = [{"key": k, "lot_id": lot["id"]} for lot in created for k in deletion_keys(lot["card_no"])]
@@ -91,7 +91,7 @@ def register_lots(session: Session, actor: str, lots: list[dict[str, Any]], idem
         if clashes:
             raise DomainError("card_no_taken", f"{len(clashes)} card number(s) already registered", clashes)
         similar = _similar(session, lots)
-        created = _insert_lots(tx, lots, actor)
+        created = _insert_lots(tx, lots)
         tx.record("lot.registered", {"lots": [lot_record(lot) for lot in created]})
         return Registered([lot["id"] for lot in created],
                           {lot["id"]: near for lot, near in zip(created, similar)})
@@ -115,63 +115,23 @@ def rewrite_identifiers(session: Session, actor: str, lot_id: int, values: dict[
         lot = session.get(Lot, lot_id)
         if lot is None:
             raise not_found("lot", lot_id)
-        changed = _changes(lot, values)
+        changed = {field: value for field, value in values.items() if getattr(lot, field) != value}
         if not changed:
             raise DomainError("lot_unchanged", f"lot {lot_id} already has these values; nothing was changed")
-        _write(session, lot, changed)
-        tx.record("lot.updated", {"id": lot_id, **changed})
-        return lot
-    return run_write(session, actor, work)
-
-
-def correct_lot(session: Session, actor: str, lot_id: int, document_no: str, reason: str,
-                values: dict[str, Any], idem=None) -> LotCorrection:
-    """Correct a lot's card number, weight, commodity, location or owner on a document: one `lot.corrected`
-    entry naming each field that changes with its value before and after. Refused as `lot_acts.correct`
-    says, and as a rewrite of identifiers is (`card_no_taken`, `lot_unchanged`)."""
-    def work(tx: Tx) -> LotCorrection:
-        (facts,) = lot_facts(session, [lot_id])
-        lot = session.get(Lot, lot_id)
-        changed = _changes(lot, values)
-        lot_acts.correct(facts, actor, is_admin(session, actor), changed, tx.now)
-        old = {field: _recorded(getattr(lot, field)) for field in changed}
-        _write(session, lot, changed)
-        new = {field: _recorded(value) for field, value in changed.items()}
-        row = LotCorrection(lot_id=lot_id, unit_code=actor, document_no=document_no, reason=reason, old=old,
-                            new=new, at=tx.now)
-        session.add(row)
-        session.flush()
-        tx.record("lot.corrected", {"id": row.id, "lot_id": lot_id, "document_no": document_no, "reason": reason,
-                                    "old": old, "new": new})
-        return row
-    return run_write(session, actor, work, idem)
-
-
-def _changes(lot: Lot, values: dict[str, Any]) -> dict[str, Any]:
-    """The values given that differ from the lot's."""
-    return {field: value for field, value in values.items() if getattr(lot, field) != value}
-
-
-def _recorded(value: Any) -> Any:
-    """A lot's field as the ledger carries it: weights as exact decimal strings."""
-    return f"{value:.4f}" if isinstance(value, Decimal) else value
-
-
-def _write(session: Session, lot: Lot, changed: dict[str, Any]) -> None:
-    """Give the lot these values. A card number another lot has at its custodian is refused (`card_no_taken`,
-    naming that lot); the near-miss keys follow a new card number."""
-    custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
-    if "custodian" in changed or "card_no" in changed:
+        custodian, card_no = changed.get("custodian", lot.custodian), changed.get("card_no", lot.card_no)
         other = session.scalar(select(Lot.id).where(Lot.custodian == custodian, Lot.card_no == card_no,
-                                                    Lot.id != lot.id))
+                                                    Lot.id != lot_id))
         if other is not None:
             raise DomainError("card_no_taken", f"lot {other} has card number {card_no} at {custodian}",
                               [Conflict(other, card_no, "card_no_taken", detail=f"lot {other} has it")])
-    if "card_no" in changed:
-        session.execute(delete(CardKey).where(CardKey.lot_id == lot.id))
-        session.execute(insert(CardKey), [{"key": k, "lot_id": lot.id} for k in deletion_keys(card_no)])
-    for field, value in changed.items():
-        setattr(lot, field, value)
+        if "card_no" in changed:  # the near-miss keys follow the card number
+            session.execute(delete(CardKey).where(CardKey.lot_id == lot_id))
+            session.execute(insert(CardKey), [{"key": k, "lot_id": lot_id} for k in deletion_keys(card_no)])
+        for field, value in changed.items():
+            setattr(lot, field, value)
+        tx.record("lot.updated", {"id": lot_id, **changed})
+        return lot
+    return run_write(session, actor, work)
 
 
 def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, Any]], document_no: str,
@@ -180,12 +140,12 @@ def split_lot(session: Session, actor: str, lot_id: int, parts: list[dict[str, A
     def work(tx: Tx) -> list[int]:
         (lot,) = lot_facts(session, [lot_id])
         parent = session.get(Lot, lot_id)
-        queue = decisions.split(lot, actor, [p["weight_t"] for p in parts], tx.now, is_admin(session, actor))
+        queue = decisions.split(lot, actor, [p["weight_t"] for p in parts], tx.now)
         children = [{f: p.get(f, getattr(parent, f)) for f in LOT_FIELDS} | {"parent_id": lot_id} for p in parts]
         clashes = _clashes(session, children)
         if clashes:
             raise DomainError("card_no_taken", "a part's card number is already registered", clashes)
-        created = _insert_lots(tx, children, parent.registered_by)
+        created = _insert_lots(tx, children)
         carried = [_carried(view) for view in queue.live]
         holds = [{**c, "lot_id": child["id"], "registered_at": view.hold.registered_at}
                  for child in created for c, view in zip(carried, queue.live)]
@@ -208,7 +168,7 @@ def _part_facts(part: dict[str, Any], holds: list[dict[str, Any]]) -> LotFacts:
                     holds=tuple(HoldFacts(h["seizure_id"], h["lot_id"], h["case_id"], h["position"],
                                           h["registered_at"], h["term_days"], h["term_end"], h["effective_from"],
                                           term_rule=h["term_rule"])
-                                for h in holds if h["lot_id"] == part["id"]), registered_by=part["registered_by"])
+                                for h in holds if h["lot_id"] == part["id"]))
 
 
 def _carried(view) -> dict[str, Any]:
@@ -246,11 +206,9 @@ def transfer_disposal(session: Session, actor: str, lot_id: int, to_case_id: int
 
 def file_objection(session: Session, actor: str, lot_id: int, document_no: str, claimant: str,
                    idem=None) -> Objection:
-    """案外人异议: a court holding a live seizure on the lot, or the superior court of the effective holder's,
-    records a third party's objection; disposal is blocked until it is lifted."""
+    """案外人异议: a court records a third party's objection; disposal is blocked until it lifts it."""
     def work(tx: Tx) -> Objection:
-        (lot,) = lot_facts(session, [lot_id])
-        lot_acts.file_objection(lot, actor, _parents(session, {c.acting_unit for c in lot.cases.values()}), tx.now)
+        lot_facts(session, [lot_id])
         row = Objection(lot_id=lot_id, unit_code=actor, claimant=claimant, document_no=document_no,
                         filed_at=tx.now)
         session.add(row)
@@ -262,25 +220,18 @@ def file_objection(session: Session, actor: str, lot_id: int, document_no: str, 
 
 
 def lift_objection(session: Session, actor: str, objection_id: int, document_no: str, idem=None) -> Objection:
-    """Lift an objection: the court that filed it, or that court's superior, may."""
     def work(tx: Tx) -> Objection:
         row = session.get(Objection, objection_id)
         if row is None:
             raise not_found("objection", objection_id)
-        lot_acts.lift_objection(row.unit_code, _parents(session, {row.unit_code}).get(row.unit_code), actor)
+        if row.unit_code != actor:
+            raise DomainError("forbidden", f"only {row.unit_code}, which filed it, may lift this objection")
         if row.lifted_at is not None:
             raise DomainError("objection_lifted", "the objection was already lifted")
         row.lifted_at, row.lift_document_no = tx.now, document_no
         tx.record("objection.lifted", {"id": objection_id, "document_no": document_no})
         return row
     return run_write(session, actor, work, idem)
-
-
-def _parents(session: Session, codes: set[str]) -> dict[str, str | None]:
-    """Each unit's parent (its superior court, for a court)."""
-    if not codes:
-        return {}
-    return dict(session.execute(select(Unit.code, Unit.parent_code).where(Unit.code.in_(codes))).all())
 
 
 @dataclass(frozen=True)

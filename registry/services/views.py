@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import in_one_snapshot, more_reads
-from ..models import Case, CaseTransfer, Hold, Lot, LotCorrection
+from ..models import Case, CaseTransfer, Hold, Lot
 from ..rules import HoldView, LotFacts, QueueView, disposer_case_id, lot_flags, lot_status, queue_at
 from .cases import assisting_units, get_case
 from .facts import load_lots, lot_facts
@@ -21,7 +20,7 @@ def lot_summary(lot: Lot, facts: LotFacts, now: datetime, queue: QueueView | Non
     queue = queue or queue_at(facts, _frozen_at(facts, now))
     return {"id": lot.id, "card_no": lot.card_no, "commodity": lot.commodity, "weight_t": lot.weight_t,
             "location": lot.location, "custodian": lot.custodian, "owner": lot.owner,
-            "property_class": lot.property_class, "parent_id": lot.parent_id, "registered_by": lot.registered_by,
+            "property_class": lot.property_class, "parent_id": lot.parent_id,
             "status": lot_status(facts, queue, now), "flags": lot_flags(facts, queue, now)}
 
 
@@ -56,36 +55,11 @@ def _lot_view(session: Session, lot_id: int, as_of: datetime | None) -> dict[str
         more_reads(session)
         children = session.scalars(select(Lot.id).where(Lot.parent_id == lot_id, Lot.registered_at <= now)
                                    .order_by(Lot.id)).all()
-    corrections, undone = _corrections(session, lot_id, now) if lot.ever_corrected else ([], [])
-    return {**lot_summary(lot, facts, now, queue), **_before(undone), "as_of": now,
+    return {**lot_summary(lot, facts, now, queue), "as_of": now,
             "seizures": [_entry(v, facts, loaded.seizures) for v in queue.live],
             "history": [_entry(v, facts, loaded.seizures) for v in queue.ended],
-            "corrections": [correction_view(c) for c in corrections],
             "disposer": {"case_id": disposer, "unit": facts.cases[disposer].acting_unit} if disposer else None,
             "children": list(children), "objections": loaded.objection_ids.get(lot_id, [])}
-
-
-def _corrections(session: Session, lot_id: int, now: datetime) -> tuple[list[LotCorrection], list[LotCorrection]]:
-    """The lot's corrections made by `now`, and those made after it (an `as_of` in the past), oldest first."""
-    more_reads(session)
-    found = session.scalars(select(LotCorrection).where(LotCorrection.lot_id == lot_id)
-                            .order_by(LotCorrection.id)).all()
-    return [c for c in found if c.at <= now], [c for c in found if c.at > now]
-
-
-def _before(undone: list[LotCorrection]) -> dict[str, Any]:
-    """The particulars corrections made later changed, as they stood before the first of them."""
-    shown: dict[str, Any] = {}
-    for correction in reversed(undone):
-        shown.update(correction.old)
-    if "weight_t" in shown:
-        shown["weight_t"] = Decimal(shown["weight_t"])
-    return shown
-
-
-def correction_view(c: LotCorrection) -> dict[str, Any]:
-    return {"id": c.id, "lot_id": c.lot_id, "unit": c.unit_code, "document_no": c.document_no, "reason": c.reason,
-            "at": c.at, "old": c.old, "new": c.new}
 
 
 def _entry(view: HoldView, facts: LotFacts, seizures: dict[int, tuple[str, str]]) -> dict[str, Any]:

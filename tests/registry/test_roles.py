@@ -97,7 +97,7 @@ def _as(url: str, role: str) -> str:
 
 
 def _service_writes(service_url: str, tmp_path: Path, clock) -> None:
-    """A unit, lots, a case, a seizure and its release, a correction, through the API with the service's role."""
+    """A unit, lots, a case, a seizure and its release, through the API with the service's role."""
     app = create_app({**{k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()},
                       "DATABASE_URL": service_url, "LEDGER_KEY_FILE": str(tmp_path / "ledger.key"), "CLOCK": clock})
     try:
@@ -110,9 +110,6 @@ def _service_writes(service_url: str, tmp_path: Path, clock) -> None:
         case = open_case(court, "（2026）沪0113执1号")
         seizure = seize(court, case, lots, "（2026）沪0113执1号之一")
         ok(release(court, seizure, "（2026）沪0113执1号之二", [lots[0]["id"]]))
-        corrected = ok(court.post(f"{API}/lots/{lots[0]['id']}/corrections", json={  # its card keys replaced
-            "document_no": "（2026）沪0113执1号之三", "reason": "笔误", "card_no": "ZJ-CU-0001", "weight_t": "2.5000"}), 201)
-        assert corrected["lot"]["card_no"] == "ZJ-CU-0001"
         assert ok(court.get(f"{API}/lots?status=seized"))["items"][0]["id"] == lots[1]["id"]
         assert court.get(f"{API}/ledger/checkpoint").status_code == 200  # stores a signed checkpoint row
     finally:
@@ -129,7 +126,7 @@ def test_the_service_role_writes_rows_and_nothing_else(roles, tmp_path, clock):
     try:
         with engine.connect() as conn:
             before = conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar()
-        assert before == 6  # the unit, the lots, the case, the seizure, the release, the correction
+        assert before == 5  # the unit, the lots, the case, the seizure, the release
         for statement in FORBIDDEN:
             with pytest.raises(DBAPIError, match=r"(?i)permission denied|must be owner|append-only"):
                 with engine.begin() as conn:
@@ -140,7 +137,7 @@ def test_the_service_role_writes_rows_and_nothing_else(roles, tmp_path, clock):
     finally:
         engine.dispose()
     audited = _seizure_registry(service_url, "audit", tmp_path=tmp_path)  # starts as `serve` does: at the head
-    assert audited.returncode == 0 and "audit ok: 6 entries" in audited.stdout, audited.stderr
+    assert audited.returncode == 0 and "audit ok: 5 entries" in audited.stdout, audited.stderr
     again = _seizure_registry(owner_url, "db", "upgrade", "--grant-to", service, tmp_path=tmp_path)
     assert again.returncode == 0, again.stderr  # re-applying the grants after an upgrade is safe
 

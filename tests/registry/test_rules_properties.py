@@ -108,9 +108,9 @@ class Registry(RuleBasedStateMachine):
         self.step = 0
         self.cases = initial_cases()
         self.lots: dict[int, LotFacts] = {
-            1: LotFacts(1, "AL-0001", "宝山站", Decimal("10.0000"), "movable", registered_by="SH-BAOSHAN"),
-            2: LotFacts(2, "RE-0002", "宝山站", Decimal("3.1416"), "real_estate", registered_by="SH-YANGPU"),
-            3: LotFacts(3, "DP-0003", "宝山站", Decimal("2.0312"), "deposit", registered_by="SH-POLICE"),
+            1: LotFacts(1, "AL-0001", "宝山站", Decimal("10.0000"), "movable"),
+            2: LotFacts(2, "RE-0002", "宝山站", Decimal("3.1416"), "real_estate"),
+            3: LotFacts(3, "DP-0003", "宝山站", Decimal("2.0312"), "deposit"),
         }
         self.created = {1: START, 2: START, 3: START}
         self.parts: dict[int, list[int]] = {}
@@ -428,15 +428,14 @@ class Registry(RuleBasedStateMachine):
         assert queue_at(after, self.now) == q
         assert disposer_case_id(after, q) == to_case
 
-    @rule(pick=picks, actor=actors, n=st.integers(1, 3), off=st.sampled_from([0, 0, 0, 1, -1]),
-          admin=st.sampled_from([False, False, True]))
-    def split(self, pick, actor, n, off, admin):
+    @rule(pick=picks, actor=actors, n=st.integers(1, 3), off=st.sampled_from([0, 0, 0, 1, -1]))
+    def split(self, pick, actor, n, off):
         self.tick()
         (lot,) = self.pick_lots([pick])
         disposer = self.disposer_of(lot)
         if actor is None:
             may = sorted(self.cases[disposer].assisting_units | {self.cases[disposer].acting_unit}) \
-                if disposer else [lot.registered_by]
+                if disposer else UNIT_CODES
             actor = may[pick % len(may)]
         units_ = int(lot.weight_t / QUANTUM)
         if units_ < n + 1:
@@ -446,10 +445,10 @@ class Registry(RuleBasedStateMachine):
         before = self.snapshot()
         q = queue_at(lot, self.now)
         disposer = disposer_case_id(lot, q)
-        may_split = self.cases[disposer].may_dispose(actor) if disposer else actor == lot.registered_by or admin
-        expected_ok = self.is_open(lot, self.now) and off == 0 and may_split
+        expected_ok = (self.is_open(lot, self.now) and off == 0
+                       and (disposer is None or self.cases[disposer].may_dispose(actor)))
         try:
-            carried = decisions.split(lot, actor, weights, self.now, admin)
+            carried = decisions.split(lot, actor, weights, self.now)
         except DomainError as error:
             self.refused(before, error)
             assert not expected_ok, error
@@ -467,7 +466,7 @@ class Registry(RuleBasedStateMachine):
                 effective_from=v.effective_from if v.status == "effective" else None,
                 term_rule=v.hold.term_rule) for v in carried.live)
             self.lots[child_id] = LotFacts(child_id, f"{lot.card_no}-{k + 1}", lot.custodian, weight,
-                                           lot.property_class, holds=holds, registered_by=lot.registered_by)
+                                           lot.property_class, holds=holds)
             self.created[child_id] = self.now
             for v in carried.live:
                 self.bounds[(child_id, v.hold.seizure_id)] = self.bounds[(lot.id, v.hold.seizure_id)]

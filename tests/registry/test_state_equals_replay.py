@@ -20,8 +20,8 @@ ACTORS = ["HIGH", "COURT-A", "COURT-B", "PSB"]
 
 
 class ThroughTheApi(RuleBasedStateMachine):
-    """Seize, release, renew, split, dispose, transfer, correct lots, object and lift, change units and let time
-    pass, in any order, refused or not."""
+    """Seize, release, renew, split, dispose, transfer, change units and let time pass, in any order, refused
+    or not."""
 
     folder_root: str | None = None  # pytest's tmp_path for the run, set by the fixture below
 
@@ -46,7 +46,6 @@ class ThroughTheApi(RuleBasedStateMachine):
         self.cases = {unit: self.post(unit, "/cases", {"number": f"N-{unit}", "kind": kind})["id"]
                       for unit, kind in (("COURT-A", "execution"), ("COURT-B", "preservation"), ("PSB", "criminal"))}
         self.seizures: list[tuple[str, int]] = []
-        self.objections: list[int] = []
 
     def teardown(self):
         if hasattr(self, "session"):
@@ -112,25 +111,6 @@ class ThroughTheApi(RuleBasedStateMachine):
                                           {"card_no": f"P{pick}-{len(self.lots)}b", "weight_t": "6.0000"}]})
         if parts:
             self.lots += [lot["id"] for lot in parts["lots"]]
-
-    @rule(pick=st.integers(0, 50), unit=st.sampled_from(["COURT-A", "COURT-B", "ADMIN"]),
-          change=st.sampled_from([{"location": "B"}, {"weight_t": "9.5000"}, {"weight_t": "10.0000"},
-                                  {"card_no": "r-0"}, {"card_no": "ｃ-１"}, {"owner": "某公司", "commodity": "Cu"}]))
-    def correct(self, pick, unit, change):  # COURT-A registered every lot; card numbers may collide
-        self.post(unit, f"/lots/{self.lots[pick % len(self.lots)]}/corrections",
-                  {"document_no": "C", "reason": "r", **change})
-
-    @rule(pick=st.integers(0, 50), unit=st.sampled_from(["HIGH", "COURT-A", "COURT-B"]))
-    def object(self, pick, unit):
-        made = self.post(unit, f"/lots/{self.lots[pick % len(self.lots)]}/objections",
-                         {"document_no": "O", "claimant": "c"})
-        if made:
-            self.objections.append(made["id"])
-
-    @rule(pick=st.integers(0, 50), unit=st.sampled_from(["HIGH", "COURT-A", "COURT-B"]))
-    def lift(self, pick, unit):
-        if self.objections:
-            self.post(unit, f"/objections/{self.objections[pick % len(self.objections)]}/lift", {"document_no": "L"})
 
     @rule()
     def assist(self):

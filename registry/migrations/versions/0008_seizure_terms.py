@@ -1,7 +1,7 @@
 """seizure terms as the law counts them: each hold's term policy row, a seizure's approval document
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 Create Date: 2026-12-04
 
 `holds.term_rule` names the row of rules.term_policy a hold was recorded under; holds recorded before it
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -69,8 +69,7 @@ class World:
                                 term_end="2026-12-31")
 
     def objection(self) -> dict:
-        """Filed by Baoshan, acting for the case that holds the lot."""
-        lot = self.civil()[1]
+        lot = self.lot()
         return ok(self.u["baoshan"].post(f"{API}/lots/{lot['id']}/objections",
                                          json={"document_no": f"沪0113执异{self.next()}号", "claimant": "案外人"}), 201)
 
@@ -107,18 +106,11 @@ def read_seizure(w: World) -> Request:
     return "GET", f"{API}/seizures/{w.civil()[2]['id']}", None
 
 
-def split_lot(seized: bool) -> Callable[[World], Request]:
-    def build(w: World) -> Request:
-        lot = w.civil()[1] if seized else w.lot()
-        return "POST", f"{API}/lots/{lot['id']}/split", {
-            "parts": [{"card_no": f"{lot['card_no']}-A", "weight_t": "2.0000"},
-                      {"card_no": f"{lot['card_no']}-B", "weight_t": "3.0000"}], "document_no": "拆"}
-    return build
-
-
-def correct_lot(w: World) -> Request:
-    return "POST", f"{API}/lots/{w.lot()['id']}/corrections", {"document_no": "更正", "reason": "登记笔误",
-                                                               "location": f"B区-{w.next()}"}
+def split_lot(w: World) -> Request:
+    lot = w.civil()[1]
+    return "POST", f"{API}/lots/{lot['id']}/split", {
+        "parts": [{"card_no": f"{lot['card_no']}-A", "weight_t": "2.0000"},
+                  {"card_no": f"{lot['card_no']}-B", "weight_t": "3.0000"}], "document_no": "拆"}
 
 
 def transfer_disposal(w: World) -> Request:
@@ -127,7 +119,7 @@ def transfer_disposal(w: World) -> Request:
 
 
 def file_objection(w: World) -> Request:
-    return "POST", f"{API}/lots/{w.civil()[1]['id']}/objections", {"document_no": "执异", "claimant": "案外人"}
+    return "POST", f"{API}/lots/{w.lot()['id']}/objections", {"document_no": "执异", "claimant": "案外人"}
 
 
 def lift_objection(w: World) -> Request:  # filed by Baoshan
@@ -203,17 +195,13 @@ MATRIX: list[tuple[str, str, Callable[[World], Request], dict[str, int]]] = [
     ("POST /api/v1/lots", "", new_lots, only(201, *COURTS, *POLICE)),
     ("GET /api/v1/lots", "", read(f"{API}/lots?limit=5"), READ_ALL),
     ("GET /api/v1/lots/{lot_id}", "another unit's lot", read_lot, READ_ALL),
-    ("POST /api/v1/lots/{lot_id}/split", "a lot Baoshan's case holds, Yangpu assisting", split_lot(True),
+    ("POST /api/v1/lots/{lot_id}/split", "a lot Baoshan's case holds, Yangpu assisting", split_lot,
      only(201, "baoshan", "yangpu")),
-    ("POST /api/v1/lots/{lot_id}/split", "a free lot Baoshan registered", split_lot(False),
-     only(201, "baoshan", "admin")),
-    ("POST /api/v1/lots/{lot_id}/corrections", "a lot Baoshan registered", correct_lot, only(201, "baoshan", "admin")),
     ("POST /api/v1/lots/{lot_id}/disposal-transfer", "by the holder's acting unit", transfer_disposal,
      only(201, "baoshan")),
-    ("POST /api/v1/lots/{lot_id}/objections", "a lot Baoshan's case holds: Baoshan, or its superior High",
-     file_objection, only(201, "baoshan", "high")),
-    ("POST /api/v1/objections/{objection_id}/lift", "the filing court (Baoshan) or its superior (High)",
-     lift_objection, only(200, "baoshan", "high")),
+    ("POST /api/v1/lots/{lot_id}/objections", "any court records an objection", file_objection, only(201, *COURTS)),
+    ("POST /api/v1/objections/{objection_id}/lift", "only the filing court (Baoshan)", lift_objection,
+     only(200, "baoshan")),
     ("POST /api/v1/cases", "execution", new_case("execution"), only(201, *COURTS)),
     ("POST /api/v1/cases", "preservation", new_case("preservation"), only(201, *COURTS)),
     ("POST /api/v1/cases", "criminal", new_case("criminal"), only(201, *POLICE)),

@@ -14,8 +14,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # SPEC §5, with path parameters written as {}
 SPEC_OPERATIONS = {
     ("post", "/units"), ("get", "/units"), ("get", "/units/{}"),
-    ("post", "/lots"), ("get", "/lots"), ("get", "/lots/{}"), ("post", "/lots/{}/corrections"),
-    ("post", "/lots/{}/split"),
+    ("post", "/lots"), ("get", "/lots"), ("get", "/lots/{}"), ("post", "/lots/{}/split"),
     ("post", "/lots/{}/disposal-transfer"), ("post", "/lots/{}/objections"), ("post", "/objections/{}/lift"),
     ("post", "/cases"), ("get", "/cases/{}"), ("get", "/cases"), ("post", "/cases/{}/transfers"),
     ("post", "/cases/{}/convert"),

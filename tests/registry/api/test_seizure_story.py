@@ -244,9 +244,9 @@ def test_execution_check_by_lot_ids_and_by_card_numbers_changes_nothing(app, ses
     cw, cb = open_case(w, W_NO), open_case(b, B_NO)
     seize(w, cw, lots[1:2], "W-1")
     seize(b, cb, lots[:4], "B-1")
-    objection = ok(units["high"].post(f"{API}/lots/{lots[2]['id']}/objections",  # superior court of Baoshan
-                                      json={"document_no": "(2026)沪执异7号", "claimant": "上海某物流有限公司"}), 201)
-    assert objection["unit"] == "SH-HIGH-COURT"
+    objection = ok(y.post(f"{API}/lots/{lots[2]['id']}/objections",
+                          json={"document_no": "(2026)沪0110执异7号", "claimant": "上海某物流有限公司"}), 201)
+    assert objection["unit"] == "SH-YANGPU-COURT"
     assert lot_view(b, lots[2])["flags"] == ["objection"]
 
     with nothing_changes(units["auditor"], lots):
@@ -257,7 +257,7 @@ def test_execution_check_by_lot_ids_and_by_card_numbers_changes_nothing(app, ses
         (lot["id"], lot["card_no"], lot["weight_t"], i in (0, 3)) for i, lot in enumerate(lots)]
     assert [x["conflicts"] for x in by_id["lots"]][0] == []
     assert_conflict(by_id["lots"][1], lots[1], "not_effective_holder", cw)
-    assert_conflict(by_id["lots"][2], lots[2], "objection_pending", holder_unit="SH-HIGH-COURT")
+    assert_conflict(by_id["lots"][2], lots[2], "objection_pending", holder_unit="SH-YANGPU-COURT")
     assert [c["code"] for c in by_id["lots"][4]["conflicts"]] == ["not_seized"]
     assert by_card["lots"][:5] == by_id["lots"] and by_card["total_weight_t"] == by_id["total_weight_t"]
     # The answer is built by hand for speed: it must carry exactly the documented fields (the as-typed card

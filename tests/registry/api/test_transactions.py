@@ -112,8 +112,8 @@ def test_a_plain_lot_view_reads_in_one_statement_and_any_other_in_one_snapshot(a
     plain, objected, parent = register_lots(b, ["23.4567", "24.0001", "30.0000"])
     case = open_case(b, PRUDENT_NO)
     seize(b, case, [plain, objected, parent], f"{PRUDENT_NO}之一")
-    ok(units["high"].post(f"{API}/lots/{objected['id']}/objections",  # the superior court of the holder's
-                          json={"document_no": "执异1号", "claimant": "案外人"}), 201)
+    ok(y.post(f"{API}/lots/{objected['id']}/objections", json={"document_no": "执异1号", "claimant": "案外人"}),
+       201)
     parts = ok(split(b, parent, [("ZJ-AL-0003-1", "10.0000"), ("ZJ-AL-0003-2", "20.0000")], "分割1号"), 201)["lots"]
     clock.advance(minutes=5)
     postgresql = app.extensions["registry.db"].engine.dialect.name == "postgresql"
