@@ -109,9 +109,7 @@ class BulkWriter:
         return [r["id"] for r in records]
 
     def seize(self, actor: str, case_id: int, document_no: str, lot_ids: list[int]) -> int:
-        """seizure.registered with the statutory default term, as services.seizures.seize wrote it before the
-        term table: no rule named and no last day fixed, so each lot's class's civil maximum applies, as the
-        rules still read such seizures (rules.term_policy)."""
+        """seizure.registered with the statutory default term, as services.seizures.seize."""
         now = self.now()
         seizure_id, self.next_seizure_id = self.next_seizure_id, self.next_seizure_id + 1
         served = now - timedelta(days=1)

@@ -101,7 +101,6 @@ class Replay:
                 holds[hold_key(carried["seizure_id"], part["id"])] = {
                     "case_id": carried["case_id"], "position": carried["position"],
                     "registered_at": origin["registered_at"], "term_days": carried["term_days"],
-                    "term_rule": carried.get("term_rule"),
                     "term_end": carried["term_end"], "effective_from": carried["effective_from"],
                     "ended_at": None, "end_status": None, "end_document_no": None}
 
@@ -165,14 +164,12 @@ class Replay:
     def _seizure_registered(self, e: Entry, d: dict[str, Any]) -> None:
         self.state["seizures"][str(d["id"])] = {"case_id": d["case_id"], "unit": e.actor, "kind": d["kind"],
                                                 "document_no": d["document_no"], "served_at": d["served_at"],
-                                                "recorded_at": e.time, "term_end": d["term_end"],
-                                                "approval_document_no": d.get("approval_document_no")}
-        # Entries written before seizures had term rules name none, and fix no last day at registration.
+                                                "recorded_at": e.time, "term_end": d["term_end"]}
         for lot in d["lots"]:
             self.state["holds"][hold_key(d["id"], lot["lot_id"])] = {
                 "case_id": d["case_id"], "position": e.seq, "registered_at": e.time, "term_days": lot["term_days"],
-                "term_rule": lot.get("term_rule"), "term_end": lot.get("term_end"), "effective_from": None,
-                "ended_at": None, "end_status": None, "end_document_no": None}
+                "term_end": None, "effective_from": None, "ended_at": None, "end_status": None,
+                "end_document_no": None}
 
     def _end(self, e: Entry, seizure_id: int, lot_id: int, status: str, document_no: str) -> None:
         hold = self.state["holds"][hold_key(seizure_id, lot_id)]

@@ -134,26 +134,25 @@ def _case_transfers(conn: Connection) -> Iterator[Record]:
 
 def _seizures(conn: Connection) -> Iterator[Record]:
     s = m.Seizure
-    for seizure_id, case_id, unit, kind, document_no, served_at, recorded_at, term_end, approval in _rows(
+    for seizure_id, case_id, unit, kind, document_no, served_at, recorded_at, term_end in _rows(
             conn, select(s.id, s.case_id, s.unit_code, s.kind, s.document_no, _utc(s.served_at),
-                         _utc(s.recorded_at), s.term_end, s.approval_document_no).order_by(s.id)):
+                         _utc(s.recorded_at), s.term_end).order_by(s.id)):
         yield "seizures", str(seizure_id), {"case_id": case_id, "unit": unit, "kind": kind,
                                             "document_no": document_no, "served_at": _t(served_at),
-                                            "recorded_at": _t(recorded_at), "term_end": _d(term_end),
-                                            "approval_document_no": approval}
+                                            "recorded_at": _t(recorded_at), "term_end": _d(term_end)}
 
 
 def _holds(conn: Connection) -> Iterator[Record]:
     h = m.Hold
-    for (seizure_id, lot_id, case_id, position, registered_at, term_days, term_rule, term_end, effective_from,
-         ended_at, end_status, end_document_no) in _rows(
+    for (seizure_id, lot_id, case_id, position, registered_at, term_days, term_end, effective_from, ended_at,
+         end_status, end_document_no) in _rows(
             conn, select(h.seizure_id, h.lot_id, h.case_id, h.position, _utc(h.registered_at), h.term_days,
-                         h.term_rule, h.term_end, _utc(h.effective_from), _utc(h.ended_at), h.end_status,
-                         h.end_document_no).order_by(h.seizure_id, h.lot_id)):
+                         h.term_end, _utc(h.effective_from), _utc(h.ended_at), h.end_status, h.end_document_no)
+            .order_by(h.seizure_id, h.lot_id)):
         yield "holds", hold_key(seizure_id, lot_id), {
             "case_id": case_id, "position": position, "registered_at": _t(registered_at), "term_days": term_days,
-            "term_rule": term_rule, "term_end": _d(term_end), "effective_from": _t(effective_from),
-            "ended_at": _t(ended_at), "end_status": end_status, "end_document_no": end_document_no}
+            "term_end": _d(term_end), "effective_from": _t(effective_from), "ended_at": _t(ended_at),
+            "end_status": end_status, "end_document_no": end_document_no}
 
 
 def _renewals(conn: Connection) -> Iterator[Record]:

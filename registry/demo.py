@@ -115,8 +115,7 @@ def _act(story: Story) -> None:
     say(f"Wuxi court seals stacks 1–6 and 31–32 until 2026-04-30: rank 1 on all 8 (seizure {wuxi['id']}).")
     story.clock.wait(hours=2)
     police = seize("SH-PSB-ECON", ids(7, 8) + ids(200, 210), "沪公经扣字〔2025〕12号", kind="distrain")
-    say(f"Shanghai police (criminal case) distrain stacks 7–8 and 200–210: rank 1, with no fixed term — criminal "
-        f"procedure sets none; it lasts until released or disposed of (seizure {police['id']}).")
+    say(f"Shanghai police (criminal case) distrain stacks 7–8 and 200–210: rank 1 (seizure {police['id']}).")
     story.clock.wait(days=1)
     baoshan = seize("SH-BAOSHAN-COURT", ids(1, 30), "(2025)沪0113执1234号之一")
     ranks = {lot["rank"] for lot in baoshan["lots"] if lot["status"] == "queued"}
@@ -157,7 +156,7 @@ def _deliver(story: Story, case: dict, cards: list[str], by_card: dict) -> None:
                        {"case_id": case["id"], "card_nos": cards, "custodian": YARD})
     for lot in check["lots"]:
         for c in lot["conflicts"]:
-            until = f", until {c['term_end']}" if c["term_end"] else ", no fixed term" if c["no_fixed_term"] else ""
+            until = f", until {c['term_end']}" if c["term_end"] else ""
             holder = f"held by {c['holder_case_number']} ({c['holder_unit_name']}{until})" if c["holder_case_id"] \
                 else f"raised by {c['holder_unit_name']}"
             say(f"  {lot['card_no']}  {c['code']:<24} {holder}")

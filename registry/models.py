@@ -135,9 +135,7 @@ class Seizure(Base):
     document_no: Mapped[str] = mapped_column(String(200))
     served_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    term_end: Mapped[date | None] = mapped_column(Date)  # as asked for; each lot's term is its hold's
-    # A major case's approval document, which lengthens a criminal freeze's term (rules.term_policy).
-    approval_document_no: Mapped[str | None] = mapped_column(String(200))
+    term_end: Mapped[date | None] = mapped_column(Date)
 
 
 class Hold(Base):
@@ -153,10 +151,8 @@ class Hold(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     position: Mapped[int] = mapped_column(BigInteger)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    term_days: Mapped[int | None] = mapped_column(Integer)  # None: its rule's maximum from its start
+    term_days: Mapped[int | None] = mapped_column(Integer)  # None: the statutory maximum from its start
     term_end: Mapped[date | None] = mapped_column(Date)
-    # The term policy row it was recorded under (rules.term_policy); NULL: recorded before the table.
-    term_rule: Mapped[str | None] = mapped_column(String(40))
     effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_status: Mapped[str | None] = mapped_column(String(16))

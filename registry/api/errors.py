@@ -15,8 +15,7 @@ log = logging.getLogger("registry.errors")
 
 STATUS_BY_CODE = {
     "unauthenticated": 401, "forbidden": 403, "not_found": 404, "validation_error": 422,
-    "term_too_long": 422, "term_not_extended": 422, "term_already_ended": 422,
-    "seizure_kind_not_applicable": 422, "no_fixed_term": 409, "weights_do_not_sum": 422, "idempotency_key_reused": 422,
+    "term_too_long": 422, "term_not_extended": 422, "weights_do_not_sum": 422, "idempotency_key_reused": 422,
     "unit_exists": 409, "case_number_taken": 409, "card_no_taken": 409, "unknown_card_no": 409,
     "not_effective_holder": 409, "not_seized_by_case": 409, "rate_limited": 429, "unavailable": 503,
     "parent_kind_mismatch": 422, "parent_cycle": 422,

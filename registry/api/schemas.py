@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate, validates_schema, ValidationError, RAISE
 
-from ..rules import PROPERTY_CLASSES, SEIZURE_KINDS
+from ..rules import PROPERTY_CLASSES
 from ..rules.units import UNIT_KINDS
-from .fields import (TEXT_PATTERN, CardNo, CaseNumber, Code, Flag, Id, IdList, Instant, PartyName, Text, UnitName,
-                     Weight, clean_text, unique_items)
+from .fields import (CardNo, CaseNumber, Code, Flag, Id, IdList, Instant, PartyName, Text, UnitName, Weight,
+                     clean_text, unique_items)
 from .routing import MAX_ID
 
 CASE_KINDS = ("preservation", "execution", "criminal")
+SEIZURE_KINDS = ("seal", "distrain", "freeze")
 EXECUTION_KINDS = ("delivery", "auction", "sale", "offset")
 TRANSFER_MODES = ("elevate", "designate", "assist", "takeover")
 LOT_STATUSES = ("free", "seized", "disposed", "split")
@@ -143,11 +144,6 @@ class AsOfArgs(Strict):
     as_of = Instant(metadata={"description": "RFC 3339 instant; past or future"})
 
 
-NO_FIXED_TERM = fields.Boolean(metadata={
-    "description": "true: the seizure has (or, queued, will have) no last day; it lasts until it is released or the "
-                   "lot disposed of, and term_end is null"})
-
-
 class QueueEntry(Schema):
     seizure_id = fields.Integer()
     case_id = fields.Integer()
@@ -159,15 +155,8 @@ class QueueEntry(Schema):
     status = fields.String()
     registered_at = fields.AwareDateTime()
     effective_from = fields.AwareDateTime(allow_none=True)
-    term_end = fields.Date(allow_none=True, metadata={
-        "description": "last day (Beijing); null while queued, and for a seizure with no fixed term"})
-    no_fixed_term = NO_FIXED_TERM
-    term_days = fields.Integer(allow_none=True, metadata={
-        "description": "a seizure queued when recorded: the days asked for, counted from the day it becomes "
-                       "effective; null: its rule's maximum, a last day fixed when recorded, or no fixed term"})
-    term_rule = fields.String(allow_none=True, metadata={
-        "description": "the term policy row (SPEC §4.3) the seizure was recorded under on this lot; null: "
-                       "recorded before the table, with its class's civil maximum"})
+    term_end = fields.Date(allow_none=True, metadata={"description": "last day (Beijing); null while queued"})
+    term_days = fields.Integer(allow_none=True, metadata={"description": "null: the statutory maximum"})
     ended_at = fields.AwareDateTime(allow_none=True)
 
 
@@ -285,13 +274,8 @@ class SeizeIn(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(SEIZURE_KINDS))
     document_no = Text()
     served_at = Instant(required=True)
-    term_end = fields.Date(load_default=None, allow_none=True, metadata={
-        "description": "last day (Beijing); default the statutory maximum (SPEC §4.3), counted from the day of "
-                       "service where the seizure is effective at once; none where the law sets no term"})
-    approval_document_no = fields.String(load_default=None, validate=[validate.Length(min=1, max=200), clean_text],
-                                         metadata={"pattern": TEXT_PATTERN, "description": (
-                                             "a major case's approval document: a criminal freeze of deposits "
-                                             "and similar funds then runs up to one year")})
+    term_end = fields.Date(load_default=None, allow_none=True,
+                           metadata={"description": "last day (Beijing); default the statutory maximum"})
     lot_ids = IdList(required=True)
 
 
@@ -302,7 +286,6 @@ class SeizureLot(Schema):
     status = fields.String()
     effective_from = fields.AwareDateTime(allow_none=True)
     term_end = fields.Date(allow_none=True)
-    no_fixed_term = NO_FIXED_TERM
     ended_at = fields.AwareDateTime(allow_none=True)
 
 
@@ -314,8 +297,7 @@ class SeizureOut(Schema):
     document_no = fields.String()
     served_at = fields.AwareDateTime()
     recorded_at = fields.AwareDateTime()
-    term_end = fields.Date(allow_none=True, metadata={"description": "as asked for; each lot's term is on the lot"})
-    approval_document_no = fields.String(allow_none=True)
+    term_end = fields.Date(allow_none=True)
     lots = fields.List(fields.Nested(SeizureLot))
 
 
@@ -383,11 +365,7 @@ class ConflictOut(Schema):
     holder_unit = fields.String(allow_none=True, metadata={"description": "the holder's unit code"})
     holder_unit_name = fields.String(allow_none=True, metadata={"description": "the name a clerk knows it by"})
     term_end = fields.Date(allow_none=True, metadata={
-        "description": "last day (Beijing) of the holder's seizure on the lot; null while it queues, or when it "
-                       "has no fixed term"})
-    no_fixed_term = fields.Boolean(metadata={
-        "description": "true: the holder's seizure has no last day; it lasts until it is released or the lot "
-                       "disposed of"})
+        "description": "last day (Beijing) of the holder's seizure on the lot; null while it queues"})
     suggestions = fields.List(fields.Nested(NearMiss), metadata={
         "description": "unknown_card_no: the lots at the custodian whose card number is one edit away"})
     detail = fields.String()

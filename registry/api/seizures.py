@@ -28,15 +28,14 @@ def seize(args):
     session = get_session()
     return perform(lambda idem: seizure_service.seize(
         session, current_unit().code, args["case_id"], args["kind"], args["document_no"], args["served_at"],
-        args["term_end"], args["lot_ids"], idem, args["approval_document_no"]), _present_new, SeizureOut)
+        args["term_end"], args["lot_ids"], idem), _present_new, SeizureOut)
 
 
 def _present_new(seized: seizure_service.Seized) -> dict:
     """A new seizure as it stood when recorded: the decision says it all, no need to read it back."""
     s = seized.seizure
     return {"id": s.id, "case_id": s.case_id, "unit": s.unit_code, "kind": s.kind, "document_no": s.document_no,
-            "served_at": s.served_at, "recorded_at": s.recorded_at, "term_end": s.term_end,
-            "approval_document_no": s.approval_document_no, "lots": seized.lots}
+            "served_at": s.served_at, "recorded_at": s.recorded_at, "term_end": s.term_end, "lots": seized.lots}
 
 
 @blp.get("/<id:seizure_id>")

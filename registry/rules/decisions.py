@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Sequence
 
 from .errors import Conflict, DomainError, refuse_if
-from .queue import HoldView, QueueView, disposer_case_id, lot_flags, lot_status, queue_at
-from .term_policy import TermRule, recorded_rule, rule_for, takes_approval
-from .terms import CLOCK_SKEW, beijing_date, last_day_after_service, last_day_counting, term_days
+from .queue import QueueView, disposer_case_id, lot_flags, lot_status, queue_at
+from .terms import CLOCK_SKEW, beijing_date, max_term_end, term_days
 from .units import require_active
 from .values import CaseFacts, LotFacts, UnitFacts
 
@@ -22,12 +21,10 @@ def forbid(detail: str) -> DomainError:
 
 
 def conflict(lot: LotFacts, code: str, case_id: int | None = None, unit: str | None = None,
-             detail: str = "", held: HoldView | None = None) -> Conflict:
-    """`held`: the holder's seizure on the lot, whose term the conflict names."""
+             detail: str = "", term_end: date | None = None) -> Conflict:
     case = lot.cases.get(case_id) if case_id is not None else None
     return Conflict(lot.id, lot.card_no, code, case_id, case.number if case else None,
-                    unit or (case.acting_unit if case else None), detail, held.term_end if held else None,
-                    no_fixed_term=held is not None and held.no_fixed_term)
+                    unit or (case.acting_unit if case else None), detail, term_end)
 
 
 def require_acting(case: CaseFacts, actor: str, act: str) -> None:
@@ -52,22 +49,14 @@ def _closed(lot: LotFacts, now: datetime) -> Conflict | None:
 
 @dataclass(frozen=True)
 class SeizePlan:
-    """A new seizure on one lot: its rank, the term rule it is recorded under and its term as recorded."""
-
     lot_id: int
+    term_days: int | None
     rank: int
-    term_rule: str
-    term_days: int | None  # queued: the term asked for, in days from the day it becomes effective;
-                           # None: its rule's maximum (or no fixed term)
-    term_end: date | None  # effective: its last day, counted from the day of service; None: no fixed term
 
 
 def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, served_at: datetime,
-          last_day: date | None, kind: str, approval_document_no: str | None = None) -> list[SeizePlan]:
-    """Seize every lot or none; a new seizure always joins the end of each lot's queue.
-
-    Each lot's term follows the policy row for the case, the kind of seizure and the lot's class; a major
-    case's approval document names the longer row where there is one."""
+          last_day: date | None) -> list[SeizePlan]:
+    """Seize every lot or none; a new seizure always joins the end of each lot's queue."""
     require_acting(case, actor, "seize for it")
     if served_at > now + CLOCK_SKEW:
         raise DomainError("validation_error", "served_at is in the future",
@@ -76,12 +65,7 @@ def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, serv
     if last_day is not None and last_day < today:
         raise DomainError("validation_error", "term_end is in the past",
                           errors={"term_end": ["must be today or later (Beijing time)"]})
-    major = approval_document_no is not None
-    if major and not takes_approval(case.kind, kind):
-        raise DomainError("validation_error", "only a criminal freeze takes a major case's approval document",
-                          errors={"approval_document_no": ["only for a criminal case's freeze of deposits "
-                                                           "and similar funds"]})
-    conflicts, unlawful, too_long, ended, plans = [], [], [], [], []
+    conflicts, too_long, plans = [], [], []
     for lot in lots:
         closed = _closed(lot, now)
         queue = queue_at(lot, now)
@@ -90,41 +74,18 @@ def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, serv
             conflicts.append(closed)
         elif mine:
             conflicts.append(conflict(lot, "already_seized_by_case", case.id,
-                                      detail=f"seizure {mine.hold.seizure_id} of this case is live", held=mine))
-        rule = rule_for(case.kind, kind, lot.property_class, major)
-        if rule is None:
-            unlawful.append(conflict(lot, "seizure_kind_not_applicable",
-                                     detail=f"a {case.kind} case may not {kind} {lot.property_class} property"))
-            continue
-        plan, limit = _term(lot.id, len(queue.live) + 1, rule, beijing_date(served_at), today, last_day)
-        if limit is not None and limit < today:  # served so long ago that no term is left
-            ended.append(conflict(lot, "term_already_ended", detail=f"{rule.key}: counted from the day of "
-                                  f"service, {beijing_date(served_at)}, the longest term ended on {limit}"))
-        elif last_day is not None and limit is not None and last_day > limit:
-            too_long.append(conflict(lot, "term_too_long", detail=f"{rule.key}: at most {limit}"))
-        plans.append(plan)
+                                      detail=f"seizure {mine.hold.seizure_id} of this case is live",
+                                      term_end=mine.term_end))
+        limit = max_term_end(today, lot.property_class)
+        if last_day is not None and last_day > limit:
+            too_long.append(conflict(lot, "term_too_long", detail=f"{lot.property_class}: at most {limit}"))
+        days = term_days(today, last_day) if last_day is not None else None
+        plans.append(SeizePlan(lot.id, days, len(queue.live) + 1))
     refuse_if(conflicts, "the seizure was not recorded on any lot")
-    for code, found, detail, field in (
-            ("seizure_kind_not_applicable", unlawful, "the law provides no such seizure", "kind"),
-            ("term_too_long", too_long, "the term exceeds the statutory maximum", "term_end"),
-            ("term_already_ended", ended, "the term counted from the day of service has ended", "served_at")):
-        if found:
-            raise DomainError(code, detail, found, {field: [c.detail for c in found]})
+    if too_long:
+        raise DomainError("term_too_long", "the term exceeds the statutory maximum", too_long,
+                          {"term_end": [c.detail for c in too_long]})
     return plans
-
-
-def _term(lot_id: int, rank: int, rule: TermRule, served_on: date, today: date,
-          last_day: date | None) -> tuple[SeizePlan, date | None]:
-    """The plan on one lot, and the latest last day its rule allows there (None: no maximum).
-
-    Effective at once, the term counts from the day of service, that day not counted; queued, the days
-    asked for count from today and run from the day it becomes effective, as the walk counts them."""
-    if rank == 1:
-        limit = None if rule.max_months is None else last_day_after_service(served_on, rule.max_months)
-        return SeizePlan(lot_id, rank, rule.key, None, last_day or limit), limit
-    limit = None if rule.max_months is None else last_day_counting(today, rule.max_months)
-    days = term_days(today, last_day) if last_day is not None else None
-    return SeizePlan(lot_id, rank, rule.key, days, None), limit
 
 
 def _own_live_hold(lot: LotFacts, seizure_id: int, now: datetime) -> Conflict | None:
@@ -172,16 +133,10 @@ def renew(case: CaseFacts, actor: str, seizure_id: int, lots: list[LotFacts], no
             conflicts.append(conflict(lot, "seizure_queued",
                                       detail="a queued seizure's term starts when it becomes effective"))
             continue
-        if view.term_end is None:
-            conflicts.append(conflict(lot, "no_fixed_term", held=view, detail="the seizure has no fixed term: "
-                                      "it lasts until it is released or the lot disposed of"))
-            continue
-        months = recorded_rule(view.hold.term_rule, lot.property_class).renewal_months
-        # One renewal's maximum beyond the current last day; a rule with no maximum sets no limit.
-        limit = None if months is None else last_day_counting(view.term_end + timedelta(days=1), months)
+        limit = max_term_end(view.term_end + timedelta(days=1), lot.property_class)  # one maximum beyond
         if new_last_day <= view.term_end:
             too_long.append(conflict(lot, "term_not_extended", detail=f"the term already ends {view.term_end}"))
-        elif limit is not None and new_last_day > limit:
+        elif new_last_day > limit:
             too_long.append(conflict(lot, "term_too_long", detail=f"at most {limit}"))
         plans.append((lot.id, new_last_day))
     refuse_if(conflicts, "nothing was renewed")
@@ -200,21 +155,21 @@ def disposal_conflicts(case: CaseFacts, lot: LotFacts, now: datetime, override: 
         return [conflict(lot, "not_seized", detail="no live seizure on the lot")]
     found = []
     disposer = disposer_case_id(lot, queue)
-    holder = queue.live[0]  # the disposal right lasts as long as the effective seizure
+    holder_term = queue.live[0].term_end  # the disposal right lasts as long as the effective seizure
     if disposer != case.id:
-        named = f"case {lot.cases[disposer].number}" if disposer in lot.cases else "another case"
+        holder = f"case {lot.cases[disposer].number}" if disposer in lot.cases else "another case"
         mine = next((v for v in queue.live if v.hold.case_id == case.id), None)
         if mine is None:  # not in the queue at all: waiting will not help, only a seizure of its own
-            found.append(conflict(lot, "not_seized_by_case", disposer, held=holder,
-                                  detail=f"the case holds no live seizure on the lot; {named} may dispose of it"))
+            found.append(conflict(lot, "not_seized_by_case", disposer, term_end=holder_term,
+                                  detail=f"the case holds no live seizure on the lot; {holder} may dispose of it"))
         else:
-            found.append(conflict(lot, "not_effective_holder", disposer, held=holder,
-                                  detail=f"the case queues at rank {mine.rank}; {named} may dispose of it"))
+            found.append(conflict(lot, "not_effective_holder", disposer, term_end=holder_term,
+                                  detail=f"the case queues at rank {mine.rank}; {holder} may dispose of it"))
     for unit in lot.pending_objection_units:
         found.append(conflict(lot, "objection_pending", unit=unit, detail="an objection is pending"))
     if "criminal_civil" in lot_flags(lot, queue, now) and not override:
         other = next(v for v in queue.live if lot.cases[v.hold.case_id].is_civil != case.is_civil)
-        found.append(conflict(lot, "criminal_civil_conflict", other.hold.case_id, held=other,
+        found.append(conflict(lot, "criminal_civil_conflict", other.hold.case_id, term_end=other.term_end,
                               detail="criminal and civil seizures: needs override_document_no"))
     return found
 

@@ -21,14 +21,12 @@ class Conflict:
     holder_unit_name: str | None = None     # filled in by the services, which can read unit names
     card_no_as_typed: str | None = None     # the card number as given, where it differs from card_no
     suggestions: tuple[tuple[int, str], ...] | None = None  # unknown_card_no: (lot id, card number) one edit away
-    no_fixed_term: bool = False             # the holder's seizure has no last day: it lasts until an act ends it
 
     def as_dict(self) -> dict[str, Any]:
         shown = {"lot_id": self.lot_id, "card_no": self.card_no, "code": self.code,
                  "holder_case_id": self.holder_case_id, "holder_case_number": self.holder_case_number,
                  "holder_unit": self.holder_unit, "holder_unit_name": self.holder_unit_name,
-                 "term_end": self.term_end.isoformat() if self.term_end else None,
-                 "no_fixed_term": self.no_fixed_term, "detail": self.detail}
+                 "term_end": self.term_end.isoformat() if self.term_end else None, "detail": self.detail}
         if self.card_no_as_typed is not None:
             shown["card_no_as_typed"] = self.card_no_as_typed
         if self.suggestions is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from .term_policy import no_fixed_term, recorded_rule
 from .terms import EXPIRING_WINDOW, end_of_term, term_end_from, beijing_date
 from .values import HoldFacts, LotFacts
 
@@ -22,7 +21,6 @@ class HoldView:
     effective_from: datetime | None
     term_end: date | None
     ended_at: datetime | None
-    no_fixed_term: bool = False      # it has (or, queued, will have) no last day: it lasts until an act ends it
 
     @property
     def live(self) -> bool:
@@ -51,35 +49,33 @@ def queue_at(lot: LotFacts, now: datetime) -> QueueView:
         if hold.registered_at > now:
             continue
         act_end = hold.ended_at if hold.ended_at is not None and hold.ended_at <= now else None
-        open_ended = no_fixed_term(hold.term_rule, lot.property_class, hold.term_days, hold.term_end)
         if live:
             if act_end is None:
-                live.append(HoldView(hold, "queued", len(live) + 1, None, None, None, open_ended))
+                live.append(HoldView(hold, "queued", len(live) + 1, None, None, None))
             else:
-                ended.append(HoldView(hold, hold.end_status or "released", None, None, None, act_end, open_ended))
+                ended.append(HoldView(hold, hold.end_status or "released", None, None, None, act_end))
             continue
         start = hold.effective_from or max(hold.registered_at, free_at or hold.registered_at)
         if act_end is not None and act_end <= start:
-            ended.append(HoldView(hold, hold.end_status or "released", None, None, None, act_end, open_ended))
+            ended.append(HoldView(hold, hold.end_status or "released", None, None, None, act_end))
             continue
-        last_day = hold.term_end or term_end_from(beijing_date(start), hold.term_days,
-                                                  recorded_rule(hold.term_rule, lot.property_class).max_months)
-        expiry = end_of_term(last_day) if last_day is not None else None  # None: only an act ends it
-        if act_end is not None and (expiry is None or act_end <= expiry):
-            ended.append(HoldView(hold, hold.end_status or "released", None, start, last_day, act_end, open_ended))
+        last_day = hold.term_end or term_end_from(beijing_date(start), hold.term_days, lot.property_class)
+        expiry = end_of_term(last_day)
+        if act_end is not None and act_end <= expiry:
+            ended.append(HoldView(hold, hold.end_status or "released", None, start, last_day, act_end))
             free_at = act_end
-        elif expiry is not None and expiry <= now:
+        elif expiry <= now:
             ended.append(HoldView(hold, "expired", None, start, last_day, expiry))
             free_at = expiry
         else:
-            live.append(HoldView(hold, "effective", 1, start, last_day, None, open_ended))
+            live.append(HoldView(hold, "effective", 1, start, last_day, None))
     ended.sort(key=lambda v: (v.ended_at, v.hold.position))
     return QueueView(tuple(live), tuple(ended))
 
 
-# Later than any term the rules can give; `queue_at` there has ended every hold that has a last day.
+# Later than any term the rules can give; `queue_at` there has ended every hold that has a term.
 _LATER_THAN_EVERY_TERM = datetime(9000, 1, 1, tzinfo=timezone.utc)
-# What `seized_until` says of a lot one of whose live holds has no fixed term: seized until someone acts.
+# What `seized_until` says of a hold with no last day: seized until someone acts.
 UNTIL_AN_ACT = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 

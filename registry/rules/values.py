@@ -40,14 +40,11 @@ class HoldFacts:
     case_id: int
     position: int
     registered_at: datetime
-    term_days: int | None                   # queued when recorded: its term in days from when it takes effect;
-                                            # None: its rule's maximum (or no fixed term)
-    term_end: date | None = None            # the last day: of an effective seizure's term counted from its
-                                            # service, of a renewal, or carried by a split
+    term_days: int | None                   # None: the statutory maximum, counted from when it takes effect
+    term_end: date | None = None            # set by a renewal or carried by a split
     effective_from: datetime | None = None  # carried by a split
     ended_at: datetime | None = None
     end_status: str | None = None           # released | executed | voided
-    term_rule: str | None = None            # the term policy row it was recorded under; None: before the table
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,7 @@ LOT_COLUMNS = (Lot.id, Lot.card_no, Lot.custodian, Lot.weight_t, Lot.property_cl
                Lot.registered_at, Lot.disposed_at, Lot.split_at)
 VIEW_COLUMNS = (*LOT_COLUMNS, Lot.commodity, Lot.location, Lot.owner)
 HOLD_COLUMNS = (Hold.seizure_id, Hold.case_id, Hold.position, Hold.registered_at.label("hold_registered_at"),
-                Hold.term_days, Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status, Hold.term_rule)
+                Hold.term_days, Hold.term_end, Hold.effective_from, Hold.ended_at, Hold.end_status)
 
 
 @prebuilt
@@ -287,7 +287,7 @@ def _hold(h: Any, as_of: datetime | None, renewal: Renewal | None = None) -> Hol
     else:
         term_end, since = h.term_end, h.effective_from
     return HoldFacts(h.seizure_id, h.id, h.case_id, h.position, h.hold_registered_at, h.term_days, term_end,
-                     since, h.ended_at if ended else None, h.end_status if ended else None, h.term_rule)
+                     since, h.ended_at if ended else None, h.end_status if ended else None)
 
 
 def _lot(lot: Lot, as_of: datetime | None, holds, objections, transfers, cases) -> LotFacts:

@@ -166,8 +166,7 @@ def _part_facts(part: dict[str, Any], holds: list[dict[str, Any]]) -> LotFacts:
     """A new part as the rules see it: the holds it carries."""
     return LotFacts(part["id"], part["card_no"], part["custodian"], part["weight_t"], part["property_class"],
                     holds=tuple(HoldFacts(h["seizure_id"], h["lot_id"], h["case_id"], h["position"],
-                                          h["registered_at"], h["term_days"], h["term_end"], h["effective_from"],
-                                          term_rule=h["term_rule"])
+                                          h["registered_at"], h["term_days"], h["term_end"], h["effective_from"])
                                 for h in holds if h["lot_id"] == part["id"]))
 
 
@@ -176,7 +175,7 @@ def _carried(view) -> dict[str, Any]:
     h = view.hold
     effective = view.status == "effective"
     return {"seizure_id": h.seizure_id, "case_id": h.case_id, "position": h.position, "term_days": h.term_days,
-            "term_rule": h.term_rule, "term_end": view.term_end if effective else None,
+            "term_end": view.term_end if effective else None,
             "effective_from": view.effective_from if effective else None}
 
 

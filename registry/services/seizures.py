@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from ..driver import Direct
 from ..models import Hold, Renewal, Seizure
 from ..types import UTCDateTime
-from ..rules import DomainError, HoldFacts, decisions, lot_status, queue_at
-from ..rules.term_policy import no_fixed_term
+from ..rules import DomainError, HoldFacts, beijing_date, decisions, lot_status, max_term_end, queue_at
 from .facts import active_read, case_and_lots, case_and_lots_read, lot_facts, not_found, one_case, require_active
 from .ledger_log import RowsWithEntry, ledger_time
 from . import standing
@@ -27,47 +26,42 @@ class Seized:
     lots: list[dict[str, Any]]
 
 
-def _standing(lot, plan: decisions.SeizePlan, now: datetime) -> dict[str, Any]:
+def _standing(lot, plan, now: datetime, requested: date | None) -> dict[str, Any]:
     effective = plan.rank == 1
+    last_day = (requested or max_term_end(beijing_date(now), lot.property_class)) if effective else None
     return {"lot_id": lot.id, "card_no": lot.card_no, "rank": plan.rank,
             "status": "effective" if effective else "queued", "effective_from": now if effective else None,
-            "term_end": plan.term_end, "ended_at": None,
-            "no_fixed_term": no_fixed_term(plan.term_rule, lot.property_class, plan.term_days, plan.term_end)}
+            "term_end": last_day, "ended_at": None}
 
 
 def seize(session: Session, actor: str, case_id: int, kind: str, document_no: str, served_at: datetime,
-          term_end: date | None, lot_ids: list[int], idem=None, approval_document_no: str | None = None) -> Seized:
+          term_end: date | None, lot_ids: list[int], idem=None) -> Seized:
     """One seizure on every listed lot or on none; each lot's rank is its place in the queue."""
     def work(tx: Tx) -> Seized:
         require_active(session, actor)
         case, lots = case_and_lots(session, case_id, lot_ids)
-        plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end, kind, approval_document_no)
+        plans = decisions.seize(case, actor, lots, tx.now, served_at, term_end)
         # A plain value, not added to the session: the unit of work costs more than the two inserts.
         seizure = Seizure(case_id=case_id, unit_code=actor, kind=kind, document_no=document_no,
-                          served_at=served_at.astimezone(timezone.utc), recorded_at=tx.now, term_end=term_end,
-                          approval_document_no=approval_document_no)
+                          served_at=served_at.astimezone(timezone.utc), recorded_at=tx.now, term_end=term_end)
         position = tx.head.size  # the seq of this seizure's ledger entry: registration order
-        after = [standing.with_holds(lot, [HoldFacts(0, lot.id, case_id, position, tx.now, p.term_days, p.term_end,
-                                                     term_rule=p.term_rule)])
+        held = [(p.lot_id, p.term_days) for p in plans]
+        after = [standing.with_holds(lot, [HoldFacts(0, lot.id, case_id, position, tx.now, p.term_days)])
                  for lot, p in zip(lots, plans)]
         rows = None
         if tx.reserved_id is None:
-            seizure.id = _insert_seizure(session, seizure, position, plans)
+            seizure.id = _insert_seizure(session, seizure, position, held)
         else:  # PostgreSQL: the seizure and its holds go in with the entry, one round trip under the lock
             seizure.id = tx.reserved_id
             rows = (_SEIZURE_WITH_ENTRY, {**_seizure_values(seizure), "seizure_id": seizure.id,
-                                          "position": position, "lot_ids": [p.lot_id for p in plans],
-                                          "term_days": [p.term_days for p in plans],
-                                          "term_rules": [p.term_rule for p in plans],
-                                          "term_ends": [p.term_end for p in plans]})
+                                          "position": position, "lot_ids": [i for i, _ in held],
+                                          "term_days": [d for _, d in held]})
         tx.record("seizure.registered", {
             "id": seizure.id, "case_id": case_id, "kind": kind, "document_no": document_no,
             "served_at": ledger_time(served_at), "term_end": term_end.isoformat() if term_end else None,
-            "approval_document_no": approval_document_no,
-            "lots": [{"lot_id": p.lot_id, "term_rule": p.term_rule, "term_days": p.term_days,
-                      "term_end": p.term_end.isoformat() if p.term_end else None} for p in plans]}, rows)
+            "lots": [{"lot_id": p.lot_id, "term_days": p.term_days} for p in plans]}, rows)
         standing.store(tx, after)
-        return Seized(seizure, [_standing(lot, plan, tx.now) for lot, plan in zip(lots, plans)])
+        return Seized(seizure, [_standing(lot, plan, tx.now, term_end) for lot, plan in zip(lots, plans)])
     return run_write(session, actor, work, idem, reserve="seizures_id_seq",
                      reads=[active_read(actor), case_and_lots_read(session, case_id, lot_ids)])
 
@@ -76,38 +70,30 @@ def _seizure_values(seizure: Seizure) -> dict[str, Any]:
     return {c: getattr(seizure, c) for c in _SEIZURE_COLUMNS}
 
 
-def _insert_seizure(session: Session, seizure: Seizure, position: int, plans: list[decisions.SeizePlan]) -> int:
+def _insert_seizure(session: Session, seizure: Seizure, position: int, lots: list[tuple[int, int | None]]) -> int:
     """Insert the seizure and its holds; return its id (SQLite: the id comes from the insert)."""
     connection = session.connection()
     [(seizure_id,)] = _INSERT_SEIZURE.rows(connection, _seizure_values(seizure))
-    _INSERT_HOLD.run_many(connection, [{"seizure_id": seizure_id, "lot_id": p.lot_id, "case_id": seizure.case_id,
+    _INSERT_HOLD.run_many(connection, [{"seizure_id": seizure_id, "lot_id": lot_id, "case_id": seizure.case_id,
                                         "position": position, "registered_at": seizure.recorded_at,
-                                        "term_days": p.term_days, "term_rule": p.term_rule,
-                                        "term_end": p.term_end} for p in plans])
+                                        "term_days": term_days} for lot_id, term_days in lots])
     return seizure_id
 
 
-_SEIZURE_COLUMNS = ("case_id", "unit_code", "kind", "document_no", "served_at", "recorded_at", "term_end",
-                    "approval_document_no")
+_SEIZURE_COLUMNS = ("case_id", "unit_code", "kind", "document_no", "served_at", "recorded_at", "term_end")
 _INSERT_SEIZURE = Direct(insert(Seizure.__table__).values({c: bindparam(c) for c in _SEIZURE_COLUMNS})
                          .returning(Seizure.id))
-_HOLD_COLUMNS = ("seizure_id", "lot_id", "case_id", "position", "registered_at", "term_days", "term_rule",
-                 "term_end")
+_HOLD_COLUMNS = ("seizure_id", "lot_id", "case_id", "position", "registered_at", "term_days")
 _INSERT_HOLD = Direct(insert(Hold.__table__).values({c: bindparam(c) for c in _HOLD_COLUMNS}))
 # The seizure (its id reserved with the head lock) and all its holds, written with its ledger entry.
 _SEIZURE_WITH_ENTRY = RowsWithEntry(
     """
-    seizure AS (INSERT INTO seizures (id, case_id, unit_code, kind, document_no, served_at, recorded_at, term_end,
-                                      approval_document_no)
+    seizure AS (INSERT INTO seizures (id, case_id, unit_code, kind, document_no, served_at, recorded_at, term_end)
                 VALUES (:seizure_id, :case_id, :unit_code, :kind, :document_no, :served_at, :recorded_at,
-                        :term_end, :approval_document_no)),
-         holds AS (INSERT INTO holds (seizure_id, lot_id, case_id, position, registered_at, term_days, term_rule,
-                                      term_end)
-                   SELECT :seizure_id, lot.id, :case_id, :position, :recorded_at, lot.term_days, lot.term_rule,
-                          lot.term_end
-                   FROM unnest(CAST(:lot_ids AS bigint[]), CAST(:term_days AS integer[]),
-                               CAST(:term_rules AS text[]), CAST(:term_ends AS date[]))
-                        AS lot(id, term_days, term_rule, term_end))""",
+                        :term_end)),
+         holds AS (INSERT INTO holds (seizure_id, lot_id, case_id, position, registered_at, term_days)
+                   SELECT :seizure_id, lot.id, :case_id, :position, :recorded_at, lot.term_days
+                   FROM unnest(CAST(:lot_ids AS bigint[]), CAST(:term_days AS integer[])) AS lot(id, term_days))""",
     (bindparam("served_at", type_=UTCDateTime()), bindparam("recorded_at", type_=UTCDateTime()),
      bindparam("term_end", type_=Date())))
 

@@ -68,8 +68,7 @@ def _entry(view: HoldView, facts: LotFacts, seizures: dict[int, tuple[str, str]]
     return {"seizure_id": view.hold.seizure_id, "case_id": case.id, "case_number": case.number,
             "unit": case.acting_unit, "kind": kind, "document_no": document_no, "rank": view.rank,
             "status": view.status, "registered_at": view.hold.registered_at, "effective_from": view.effective_from,
-            "term_end": view.term_end, "no_fixed_term": view.no_fixed_term, "term_days": view.hold.term_days,
-            "term_rule": view.hold.term_rule, "ended_at": view.ended_at}
+            "term_end": view.term_end, "term_days": view.hold.term_days, "ended_at": view.ended_at}
 
 
 def seizure_view(session: Session, seizure_id: int, now: datetime) -> dict[str, Any]:
@@ -80,11 +79,10 @@ def seizure_view(session: Session, seizure_id: int, now: datetime) -> dict[str, 
         view = queue_at(facts, _frozen_at(facts, now)).of_seizure(seizure_id)
         lots.append({"lot_id": facts.id, "card_no": facts.card_no, "rank": view.rank, "status": view.status,
                      "effective_from": view.effective_from, "term_end": view.term_end,
-                     "no_fixed_term": view.no_fixed_term, "ended_at": view.ended_at})
+                     "ended_at": view.ended_at})
     return {"id": seizure.id, "case_id": seizure.case_id, "unit": seizure.unit_code, "kind": seizure.kind,
             "document_no": seizure.document_no, "served_at": seizure.served_at,
-            "recorded_at": seizure.recorded_at, "term_end": seizure.term_end,
-            "approval_document_no": seizure.approval_document_no, "lots": lots}
+            "recorded_at": seizure.recorded_at, "term_end": seizure.term_end, "lots": lots}
 
 
 def case_view(session: Session, case_id: int) -> dict[str, Any]:

@@ -4,16 +4,14 @@ The machine keeps the facts exactly as the services store them (registry/service
 applied the way the service applies it, a refused command changes nothing. After every step the queue is
 queried as of the current instant and of instants before and after it, and the invariants of SPEC §3–§4 are
 checked: one effective seizure per lot, gap-free ranks in registration order, nothing live on a disposed lot,
-split parts that weigh exactly the parent, terms within the statutory maximum (as the model reads SPEC §4.3,
-with its own calendar arithmetic), and a history that never changes its mind (what has ended at t is ended,
-the same way, at every later t').
+split parts that weigh exactly the parent, terms within the statutory maximum, and a history that never
+changes its mind (what has ended at t is ended, the same way, at every later t').
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -21,49 +19,22 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from registry.rules import decisions
 from registry.rules.errors import DomainError
 from registry.rules.queue import disposer_case_id, lot_status, queue_at
-from registry.rules.terms import beijing_date, end_of_term
+from registry.rules.terms import MAX_TERM_YEARS, beijing_date, end_of_term, max_term_end
 from registry.rules.values import CaseFacts, HoldFacts, LotFacts, UnitFacts
 
-CIVIL_MONTHS = {"movable": 24, "real_estate": 36, "deposit": 12}
+
+def renewal_limit(last_day: date, years: int) -> date:
+    """The latest last day one renewal may reach: a maximum term that starts the day after `last_day` ends
+    on the eve of that start's anniversary (29 February's anniversary in a common year is 1 March), so a
+    term ending 28 February 2027 renews for one year to 29 February 2028. The model's own arithmetic."""
+    start = last_day + timedelta(days=1)
+    if (start.month, start.day) == (2, 29) and not _leap(start.year + years):
+        return date(start.year + years, 2, 28)  # the anniversary is 1 March
+    return start.replace(year=start.year + years) - timedelta(days=1)
 
 
-def model_rule(case_kind: str, kind: str, cls: str, major: bool) -> tuple[bool, int | None]:
-    """(whether the law provides the seizure, its longest term in months or None): SPEC §4.3 as the model
-    reads it. A criminal case freezes deposits (six months, a year for a major case) and seals or distrains
-    goods with no fixed term; real estate is sealed only."""
-    if case_kind != "criminal":
-        return not major, CIVIL_MONTHS[cls]
-    if kind == "freeze":
-        return cls == "deposit", 12 if major else 6
-    return not major and (cls == "movable" or cls == "real_estate" and kind == "seal"), None
-
-
-def _month_after(day: date, months: int) -> tuple[int, int, int]:
-    """Year, month and length of the month `months` after `day`'s."""
-    first = date(day.year + (day.month - 1 + months) // 12, (day.month - 1 + months) % 12 + 1, 1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first.year, first.month, (following - first).days
-
-
-def after_service(served_on: date, months: int) -> date:
-    """Civil Code arts. 201–202: the day of service not counted, the last day the corresponding day of the
-    last month, or its last day when it has none. The model's own arithmetic."""
-    year, month, length = _month_after(served_on, months)
-    return date(year, month, min(served_on.day, length))
-
-
-def counting(first_day: date, months: int) -> date:
-    """A term whose first day counts ends the day before the same day `months` on; a day that month lacks is
-    the first of the next, so a year from 29 February 2028 ends 28 February 2029."""
-    year, month, length = _month_after(first_day, months)
-    if first_day.day > length:
-        return date(year, month, length)  # the eve of the first of the next month
-    return date(year, month, first_day.day) - timedelta(days=1)
-
-
-def renewal_limit(last_day: date, months: int) -> date:
-    """The latest last day one renewal may reach: a maximum term that starts the day after `last_day`."""
-    return counting(last_day + timedelta(days=1), months)
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 UTC = timezone.utc
@@ -115,10 +86,6 @@ class Registry(RuleBasedStateMachine):
         self.created = {1: START, 2: START, 3: START}
         self.parts: dict[int, list[int]] = {}
         self.renewals: dict[tuple[int, int], int] = {}
-        # (lot, seizure) -> how the model bounds its term: ("service", last day or None) for a seizure
-        # effective when recorded, ("counting", months or None) for one counted from when it takes effect
-        self.bounds: dict[tuple[int, int], tuple[str, Any]] = {}
-        self.months: dict[tuple[int, int], int | None] = {}  # the most one renewal may add
         self.times = [START]
         self.next_seizure = 100
         self.next_lot = 4
@@ -164,40 +131,23 @@ class Registry(RuleBasedStateMachine):
 
     # --- commands -------------------------------------------------------------------------------------------
 
-    def term_bound(self, lot: LotFacts, rank: int, months: int | None, today: date,
-                   served_on: date) -> tuple[str, Any]:
-        if rank == 1:
-            return "service", None if months is None else after_service(served_on, months)
-        return "counting", months
-
     @rule(case_id=case_ids, actor=actors, lot_picks=st.lists(picks, min_size=1, max_size=3),
-          term=st.one_of(st.none(), st.none(), st.integers(0, 400), st.integers(-2, 1200)),
-          kind=st.sampled_from(["seal", "seal", "distrain", "freeze"]), major=st.booleans(),
-          served_back=st.one_of(st.just(timedelta(0)), st.integers(0, 48).map(lambda h: timedelta(hours=h)),
-                                st.integers(0, 1200).map(lambda d: timedelta(days=d, hours=3))))
-    def seize(self, case_id, actor, lot_picks, term, kind="seal", major=False, served_back=timedelta(0)):
+          term=st.one_of(st.none(), st.none(), st.integers(0, 400), st.integers(-2, 1200)))
+    def seize(self, case_id, actor, lot_picks, term):
         self.tick()
         case = self.cases[case_id]
         actor = actor or case.acting_unit
         lots = self.pick_lots(lot_picks)
         today = beijing_date(self.now)
-        served_at = self.now - served_back
         last_day = None if term is None else today + timedelta(days=term)
         before = self.snapshot()
-        rules = {lot.id: model_rule(case.kind, kind, lot.property_class, major) for lot in lots}
-        bounds = {lot.id: self.term_bound(lot, len(queue_at(lot, self.now).live) + 1, rules[lot.id][1], today,
-                                          beijing_date(served_at)) for lot in lots}
-        limits = {i: b if kind_ == "service" else None if b is None else counting(today, b)
-                  for i, (kind_, b) in bounds.items()}
         expected_ok = (actor == case.acting_unit and (last_day is None or last_day >= today)
-                       and all(self.is_open(lot, self.now) and rules[lot.id][0]
+                       and all(self.is_open(lot, self.now)
                                and all(v.hold.case_id != case_id for v in queue_at(lot, self.now).live)
-                               and (limits[lot.id] is None or limits[lot.id] >= today
-                                    and (last_day is None or last_day <= limits[lot.id]))
+                               and (last_day is None or last_day <= max_term_end(today, lot.property_class))
                                for lot in lots))
         try:
-            plans = decisions.seize(case, actor, lots, self.now, served_at, last_day, kind,
-                                    "批准文书1号" if major else None)
+            plans = decisions.seize(case, actor, lots, self.now, self.now, last_day)
         except DomainError as error:
             self.refused(before, error)
             assert not expected_ok, error
@@ -208,54 +158,25 @@ class Registry(RuleBasedStateMachine):
         self.next_seizure += 1
         for lot, plan in zip(lots, plans):
             assert plan.rank == len(queue_at(lot, self.now).live) + 1
-            if plan.rank == 1:
-                assert plan.term_days is None and plan.term_end == (last_day or limits[lot.id])
-            else:
-                assert plan.term_end is None
-                assert plan.term_days is None if last_day is None else plan.term_days >= 1
-            new = HoldFacts(sid, lot.id, case_id, self.step, self.now, plan.term_days, plan.term_end,
-                            term_rule=plan.term_rule)
+            assert plan.term_days is None if last_day is None else plan.term_days >= 1
+            new = HoldFacts(sid, lot.id, case_id, self.step, self.now, plan.term_days)
             self.lots[lot.id] = replace(self.lots[lot.id], holds=self.lots[lot.id].holds + (new,))
-            self.bounds[(lot.id, sid)] = bounds[lot.id]
-            self.months[(lot.id, sid)] = rules[lot.id][1]
             v = queue_at(self.facts(lot.id), self.now).of_seizure(sid)
             assert (v.status, v.rank) == ("effective" if plan.rank == 1 else "queued", plan.rank)
-            assert v.no_fixed_term == (rules[lot.id][1] is None and last_day is None)
             if plan.rank == 1:
                 assert v.effective_from == self.now
-                assert v.term_end == (last_day or limits[lot.id])
+                assert v.term_end == (last_day or max_term_end(today, lot.property_class))
 
-    def record_before_the_table(self, case_id, lot_picks):
-        """A seizure as the registry recorded it before its term table: no rule, the class's civil maximum
-        counted from the day it takes effect, whatever the case."""
-        self.tick()
-        case = self.cases[case_id]
-        sid = self.next_seizure
-        self.next_seizure += 1
-        for lot in self.pick_lots(lot_picks):
-            if not self.is_open(lot, self.now) or any(v.hold.case_id == case_id
-                                                      for v in queue_at(lot, self.now).live):
-                continue
-            new = HoldFacts(sid, lot.id, case.id, self.step, self.now, None)
-            self.lots[lot.id] = replace(self.lots[lot.id], holds=self.lots[lot.id].holds + (new,))
-            self.bounds[(lot.id, sid)] = ("counting", CIVIL_MONTHS[lot.property_class])
-            self.months[(lot.id, sid)] = CIVIL_MONTHS[lot.property_class]
-
-    @initialize(seizures=st.lists(st.tuples(case_ids, st.lists(picks, min_size=1, max_size=3), st.booleans()),
-                                  max_size=4))
+    @initialize(seizures=st.lists(st.tuples(case_ids, st.lists(picks, min_size=1, max_size=3)), max_size=4))
     def some_seizures_to_start_with(self, seizures):
-        for case_id, lot_picks, before_the_table in seizures:
-            if before_the_table:
-                self.record_before_the_table(case_id, lot_picks)
-            else:
-                self.seize(case_id, None, lot_picks, None)
+        for case_id, lot_picks in seizures:
+            self.seize(case_id, None, lot_picks, None)
             self.now += timedelta(minutes=1)
         self.times.append(self.now)
 
-    @rule(case_id=case_ids, lot_picks=st.lists(picks, min_size=1, max_size=3),
-          kind=st.sampled_from(["seal", "distrain", "freeze"]))
-    def seize_by_the_acting_unit(self, case_id, lot_picks, kind):
-        self.seize(case_id, None, lot_picks, None, kind)
+    @rule(case_id=case_ids, lot_picks=st.lists(picks, min_size=1, max_size=3))
+    def seize_by_the_acting_unit(self, case_id, lot_picks):
+        self.seize(case_id, None, lot_picks, None)
 
     @rule(pick=picks, actor=actors, every_lot=st.booleans(), live_only=st.booleans())
     def release(self, pick, actor, every_lot, live_only):
@@ -320,14 +241,13 @@ class Registry(RuleBasedStateMachine):
         lot = self.facts(lot_id)
         v = queue_at(lot, self.now).of_seizure(sid)
         base = v.term_end or beijing_date(self.now)
-        months = self.months[(lot_id, sid)]
-        limit = renewal_limit(base, months) if months is not None else base + timedelta(days=5000)
+        limit = renewal_limit(base, MAX_TERM_YEARS[lot.property_class])
         new_last_day = {"max": limit, "max+1": limit + timedelta(days=1)}.get(extra) \
             or base + timedelta(days=extra)
         before = self.snapshot()
         expected_ok = (actor == case.acting_unit and v.status == "effective" and self.is_open(lot, self.now)
-                       and v.term_end is not None and new_last_day > v.term_end
-                       and (months is None or new_last_day <= renewal_limit(v.term_end, months)))
+                       and new_last_day > v.term_end
+                       and new_last_day <= renewal_limit(v.term_end, MAX_TERM_YEARS[lot.property_class]))
         try:
             plans = decisions.renew(case, actor, sid, [lot], self.now, new_last_day)
         except DomainError as error:
@@ -353,8 +273,7 @@ class Registry(RuleBasedStateMachine):
         """Move to the instant an effective seizure expires, or one microsecond before it."""
         self.tick()
         expiries = sorted({end_of_term(q.effective.term_end) for lot in self.lots.values()
-                           if (q := queue_at(lot, self.now)).effective is not None
-                           and q.effective.term_end is not None})
+                           if (q := queue_at(lot, self.now)).effective is not None})
         if not expiries:
             return
         target = expiries[pick % len(expiries)]
@@ -463,14 +382,11 @@ class Registry(RuleBasedStateMachine):
                 v.hold.seizure_id, child_id, v.hold.case_id, v.hold.position, v.hold.registered_at,
                 v.hold.term_days,
                 term_end=v.term_end if v.status == "effective" else None,
-                effective_from=v.effective_from if v.status == "effective" else None,
-                term_rule=v.hold.term_rule) for v in carried.live)
+                effective_from=v.effective_from if v.status == "effective" else None) for v in carried.live)
             self.lots[child_id] = LotFacts(child_id, f"{lot.card_no}-{k + 1}", lot.custodian, weight,
                                            lot.property_class, holds=holds)
             self.created[child_id] = self.now
             for v in carried.live:
-                self.bounds[(child_id, v.hold.seizure_id)] = self.bounds[(lot.id, v.hold.seizure_id)]
-                self.months[(child_id, v.hold.seizure_id)] = self.months[(lot.id, v.hold.seizure_id)]
                 if (lot.id, v.hold.seizure_id) in self.renewals:
                     self.renewals[(child_id, v.hold.seizure_id)] = self.renewals[(lot.id, v.hold.seizure_id)]
             children.append(child_id)
@@ -549,7 +465,7 @@ class Registry(RuleBasedStateMachine):
                  self.now + timedelta(days=4000), *self.times[-3:]}
         for lot in self.lots.values():
             head = queue_at(lot, self.now).effective
-            if head is not None and head.term_end is not None:
+            if head is not None:
                 e = end_of_term(head.term_end)
                 found |= {e - US, e}
         return sorted(t for t in found if t >= START)
@@ -573,6 +489,7 @@ class Registry(RuleBasedStateMachine):
             self.check_lot(self.facts(lot_id), instants)
 
     def check_lot(self, lot: LotFacts, instants: list[datetime]) -> None:
+        years = MAX_TERM_YEARS[lot.property_class]
         previous = None
         for t in instants:
             q = queue_at(lot, t)
@@ -590,26 +507,19 @@ class Registry(RuleBasedStateMachine):
             if lot.disposed_at is not None and t >= lot.disposed_at:
                 assert q.live == (), "a disposed lot has no live seizure"
                 assert lot_status(lot, q, t) == "disposed"
-            # §4.3: the effective term is bounded by the maximum from its start plus one maximum per renewal;
-            # where the law sets no maximum, it has a last day only if one was asked for
+            # §4.3: the effective term is bounded by the maximum from its start plus one maximum per renewal
             head = q.effective
             if head is not None:
-                key = (lot.id, head.hold.seizure_id)
-                assert head.effective_from is not None
+                assert head.effective_from is not None and head.term_end is not None
+                assert end_of_term(head.term_end) > t
+                assert end_of_term(head.term_end) > head.effective_from
                 if t >= self.created[lot.id]:
                     assert head.effective_from <= t
-                how, value = self.bounds[key]
-                bound = value if how == "service" or value is None else counting(
-                    beijing_date(head.effective_from), value)
-                for _ in range(self.renewals.get(key, 0)):
-                    bound = bound and renewal_limit(bound, self.months[key])
-                if bound is not None:
-                    assert head.term_end is not None and head.term_end <= bound
-                assert head.no_fixed_term == (head.term_end is None)
-                if head.term_end is not None:
-                    assert end_of_term(head.term_end) > t
-                    assert end_of_term(head.term_end) > head.effective_from
-                    assert head.term_end >= beijing_date(head.effective_from)
+                bound = max_term_end(beijing_date(head.effective_from), lot.property_class)
+                for _ in range(self.renewals.get((lot.id, head.hold.seizure_id), 0)):
+                    bound = renewal_limit(bound, years)
+                assert head.term_end <= bound
+                assert head.term_end >= beijing_date(head.effective_from)
             # monotonic history: once ended, ended the same way; a live rank never grows
             if previous is not None:
                 before_t, before_q = previous

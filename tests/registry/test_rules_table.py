@@ -13,11 +13,8 @@ import pytest
 
 from registry.rules import decisions, units
 from registry.rules.errors import Conflict, DomainError
-from registry.rules.queue import UNTIL_AN_ACT, disposer_case_id, lot_flags, lot_status, queue_at, seized_until
-from registry.rules.term_policy import (BEFORE_THE_TABLE, PROPERTY_CLASSES, RULES, SEIZURE_KINDS, recorded_rule,
-                                        rule_for)
-from registry.rules.terms import (BEIJING, beijing_date, end_of_term, last_day_after_service, last_day_counting,
-                                  term_end_from)
+from registry.rules.queue import disposer_case_id, lot_flags, lot_status, queue_at
+from registry.rules.terms import BEIJING, anniversary, beijing_date, end_of_term, max_term_end, term_end_from
 from registry.rules.values import CaseFacts, HoldFacts, LotFacts, UnitFacts
 
 UTC = timezone.utc
@@ -79,16 +76,6 @@ def view(lot: LotFacts, sid: int, now: datetime):
     return v
 
 
-def seize(case: CaseFacts, actor: str, lots: list[LotFacts], now: datetime, served_at: datetime,
-          last_day: date | None, kind: str = "seal", approval: str | None = None) -> list[decisions.SeizePlan]:
-    return decisions.seize(case, actor, lots, now, served_at, last_day, kind, approval)
-
-
-def recorded(plan: decisions.SeizePlan, sid: int, case: CaseFacts, pos: int, at: datetime) -> HoldFacts:
-    """The hold a plan becomes, as services.seizures.seize stores it."""
-    return HoldFacts(sid, plan.lot_id, case.id, pos, at, plan.term_days, plan.term_end, term_rule=plan.term_rule)
-
-
 def end(h: HoldFacts, at: datetime, status: str = "released") -> HoldFacts:
     return replace(h, ended_at=at, end_status=status)
 
@@ -103,58 +90,42 @@ def refused(call, *args, **kw) -> DomainError:
 # Terms: calendar helpers
 # ====================================================================================================
 
-@pytest.mark.parametrize("served_on, months, last_day", [
-    # Civil Code arts. 201–202: the day of service not counted, the last day the corresponding day
-    (date(2026, 1, 10), 24, date(2028, 1, 10)),       # SPEC: served 10 Jan, two years end 10 Jan
-    (date(2026, 1, 10), 36, date(2029, 1, 10)),
-    (date(2026, 1, 10), 12, date(2027, 1, 10)),
-    (date(2026, 3, 2), 6, date(2026, 9, 2)),
-    (date(2026, 8, 31), 6, date(2027, 2, 28)),        # no 31 February: the month's last day
-    (date(2027, 8, 31), 6, date(2028, 2, 29)),        # ... in a leap year
-    (date(2026, 3, 31), 6, date(2026, 9, 30)),
-    (date(2028, 2, 29), 24, date(2030, 2, 28)),
-    (date(2028, 2, 29), 48, date(2032, 2, 29)),
-    (date(2025, 12, 31), 12, date(2026, 12, 31)),
-    (date(2026, 7, 31), 6, date(2027, 1, 31)),        # across the year end
+@pytest.mark.parametrize("start, cls, last_day", [
+    (date(2026, 1, 10), "movable", date(2028, 1, 9)),       # SPEC: a 2-year term from 10 Jan ends 9 Jan
+    (date(2026, 1, 10), "real_estate", date(2029, 1, 9)),
+    (date(2026, 1, 10), "deposit", date(2027, 1, 9)),
+    (date(2026, 3, 1), "movable", date(2028, 2, 29)),       # ends on a leap day
+    (date(2026, 3, 2), "deposit", date(2027, 3, 1)),
+    (date(2025, 12, 31), "movable", date(2027, 12, 30)),
+    (date(2026, 1, 1), "deposit", date(2026, 12, 31)),
+    (date(2028, 2, 29), "movable", date(2030, 2, 28)),      # the eve of 1 March, its anniversary
 ])
-def test_last_day_after_service(served_on, months, last_day):
-    assert last_day_after_service(served_on, months) == last_day
+def test_max_term_end(start, cls, last_day):
+    assert max_term_end(start, cls) == last_day
 
 
-@pytest.mark.parametrize("first_day, months, last_day", [
-    # the first day counted: the eve of the same day N months on, as terms were counted before the table
-    (date(2026, 1, 10), 24, date(2028, 1, 9)),
-    (date(2026, 1, 10), 36, date(2029, 1, 9)),
-    (date(2026, 1, 10), 12, date(2027, 1, 9)),
-    (date(2026, 3, 1), 24, date(2028, 2, 29)),        # ends on a leap day
-    (date(2026, 3, 2), 12, date(2027, 3, 1)),
-    (date(2025, 12, 31), 24, date(2027, 12, 30)),
-    (date(2026, 1, 1), 12, date(2026, 12, 31)),
-    (date(2028, 2, 29), 24, date(2030, 2, 28)),       # the eve of 1 March, its day two years on
-    (date(2024, 2, 29), 12, date(2025, 2, 28)),
-    (date(2024, 2, 29), 48, date(2028, 2, 28)),
-    (date(2026, 8, 31), 6, date(2027, 2, 28)),        # no 31 February: the eve of 1 March
-    (date(2026, 9, 1), 6, date(2027, 2, 28)),
-    (date(2026, 7, 31), 6, date(2027, 1, 30)),
+@pytest.mark.parametrize("day, years, expected", [
+    (date(2026, 1, 10), 2, date(2028, 1, 10)),
+    (date(2026, 1, 10), 3, date(2029, 1, 10)),
+    (date(2024, 2, 29), 1, date(2025, 3, 1)),   # 29 February's anniversary in a common year
+    (date(2024, 2, 29), 4, date(2028, 2, 29)),
+    (date(2025, 2, 28), 3, date(2028, 2, 28)),
 ])
-def test_last_day_counting(first_day, months, last_day):
-    assert last_day_counting(first_day, months) == last_day
+def test_anniversary(day, years, expected):
+    assert anniversary(day, years) == expected
 
 
-@pytest.mark.parametrize("start, days, months, expected", [
-    (date(2026, 1, 10), 1, 24, date(2026, 1, 10)),      # one day: ends the same day
-    (date(2026, 1, 10), 30, 24, date(2026, 2, 8)),
-    (date(2026, 1, 10), 730, 24, date(2028, 1, 9)),     # exactly the maximum
-    (date(2026, 1, 10), 731, 24, date(2028, 1, 9)),     # never beyond it
-    (date(2026, 1, 10), 10_000, 12, date(2027, 1, 9)),
-    (date(2026, 1, 10), 10_000, 36, date(2029, 1, 9)),
-    (date(2026, 1, 10), None, 6, date(2026, 7, 9)),     # the maximum
-    (date(2026, 4, 1), 10, 24, date(2026, 4, 10)),
-    (date(2026, 1, 10), 10_000, None, date(2053, 5, 27)),  # no maximum: the days asked for
-    (date(2026, 1, 10), None, None, None),              # no maximum, none asked for: no fixed term
+@pytest.mark.parametrize("start, days, cls, expected", [
+    (date(2026, 1, 10), 1, "movable", date(2026, 1, 10)),       # one day: ends the same day
+    (date(2026, 1, 10), 30, "movable", date(2026, 2, 8)),
+    (date(2026, 1, 10), 730, "movable", date(2028, 1, 9)),      # exactly the maximum
+    (date(2026, 1, 10), 731, "movable", date(2028, 1, 9)),      # never beyond it
+    (date(2026, 1, 10), 10_000, "deposit", date(2027, 1, 9)),
+    (date(2026, 1, 10), 10_000, "real_estate", date(2029, 1, 9)),
+    (date(2026, 4, 1), 10, "movable", date(2026, 4, 10)),
 ])
-def test_term_end_from(start, days, months, expected):
-    assert term_end_from(start, days, months) == expected
+def test_term_end_from(start, days, cls, expected):
+    assert term_end_from(start, days, cls) == expected
 
 
 @pytest.mark.parametrize("last_day, instant", [
@@ -231,7 +202,7 @@ def test_a_seizure_registered_after_as_of_is_not_shown():
 ])
 def test_seize_joins_the_end_of_the_queue(holds, rank):
     now = T0 + timedelta(days=2)
-    plans = seize(EXE, BAOSHAN.code, [mklot(*holds)], now, now, None)
+    plans = decisions.seize(EXE, BAOSHAN.code, [mklot(*holds)], now, now, None)
     assert [(p.lot_id, p.rank) for p in plans] == [(1, rank)]
     assert plans[0].term_days is None  # the default: the maximum, counted from when it takes effect
 
@@ -242,7 +213,7 @@ def test_seize_joins_the_end_of_the_queue(holds, rank):
 ])
 def test_a_case_cannot_hold_two_live_seizures_on_one_lot(mine, term_end):
     lot = mklot(hold(4, EXE2, 1 if mine.position == 2 else 2), mine)
-    err = refused(seize, EXE, BAOSHAN.code, [lot], T0 + timedelta(days=1), T0, None)
+    err = refused(decisions.seize, EXE, BAOSHAN.code, [lot], T0 + timedelta(days=1), T0, None)
     assert err.code == "already_seized_by_case"
     assert err.conflicts == [Conflict(1, "CARD-0001", "already_seized_by_case", EXE.id, EXE.number,
                                       BAOSHAN.code, "seizure 5 of this case is live", term_end)]
@@ -254,7 +225,7 @@ def test_a_case_cannot_hold_two_live_seizures_on_one_lot(mine, term_end):
 ])
 def test_after_its_seizure_ended_a_case_may_seize_again_at_the_end(mine):
     lot = mklot(mine, hold(6, EXE2, 2))
-    plans = seize(EXE, BAOSHAN.code, [lot], T0 + timedelta(days=1), T0, None)
+    plans = decisions.seize(EXE, BAOSHAN.code, [lot], T0 + timedelta(days=1), T0, None)
     assert [p.rank for p in plans] == [2]
 
 
@@ -265,7 +236,7 @@ def test_seizure_refused_on_closed_lots_names_every_blocking_lot():
     split = mklot(id=3, split_at=T0)
     mine = mklot(hold(9, EXE, 1), id=4)
     free2 = mklot(id=5)
-    err = refused(seize, EXE, BAOSHAN.code, [free, disposed, split, mine, free2], now, now, None)
+    err = refused(decisions.seize, EXE, BAOSHAN.code, [free, disposed, split, mine, free2], now, now, None)
     assert err.code == err.conflicts[0].code == "lot_disposed"  # mixed reasons: the first lot's
     assert [(c.lot_id, c.card_no, c.code) for c in err.conflicts] == [
         (2, "CARD-0002", "lot_disposed"), (3, "CARD-0003", "lot_split"),
@@ -276,7 +247,7 @@ def test_seizure_refused_on_closed_lots_names_every_blocking_lot():
 def test_seizure_refused_on_two_closed_lots_of_one_kind(closed, code):
     now = T0 + timedelta(days=1)
     lots = [mklot(id=1), mklot(id=2, **{closed: T0}), mklot(id=3, **{closed: T0})]
-    err = refused(seize, EXE, BAOSHAN.code, lots, now, now, None)
+    err = refused(decisions.seize, EXE, BAOSHAN.code, lots, now, now, None)
     assert err.code == code
     assert [c.lot_id for c in err.conflicts] == [2, 3]
     assert {c.code for c in err.conflicts} == {code}
@@ -285,12 +256,12 @@ def test_seizure_refused_on_two_closed_lots_of_one_kind(closed, code):
 def test_a_lot_closed_after_the_instant_does_not_block():
     now = T0 + timedelta(days=1)
     lot = mklot(id=1, disposed_at=now + US)
-    assert [p.rank for p in seize(EXE, BAOSHAN.code, [lot], now, now, None)] == [1]
+    assert [p.rank for p in decisions.seize(EXE, BAOSHAN.code, [lot], now, now, None)] == [1]
 
 
 def test_seize_only_by_the_acting_unit():
     for actor in (PUDONG.code, YANGPU.code, HIGH.code):  # PUDONG assists EXE: still may not seize
-        err = refused(seize, EXE, actor, [mklot()], T0, T0, None)
+        err = refused(decisions.seize, EXE, actor, [mklot()], T0, T0, None)
         assert err.code == "forbidden"
 
 
@@ -301,9 +272,9 @@ def test_seize_only_by_the_acting_unit():
 ])
 def test_served_at_may_not_be_in_the_future(served_at, ok):
     if ok:
-        assert seize(EXE, BAOSHAN.code, [mklot()], T0, served_at, None)
+        assert decisions.seize(EXE, BAOSHAN.code, [mklot()], T0, served_at, None)
     else:
-        err = refused(seize, EXE, BAOSHAN.code, [mklot()], T0, served_at, None)
+        err = refused(decisions.seize, EXE, BAOSHAN.code, [mklot()], T0, served_at, None)
         assert err.code == "validation_error" and "served_at" in err.errors
 
 
@@ -414,87 +385,47 @@ def test_release_is_all_or_nothing():
 # ====================================================================================================
 
 @pytest.mark.parametrize("cls, maximum", [
-    ("movable", date(2028, 3, 2)), ("real_estate", date(2029, 3, 2)), ("deposit", date(2027, 3, 2))])
+    ("movable", date(2028, 3, 1)), ("real_estate", date(2029, 3, 1)), ("deposit", date(2027, 3, 1))])
 def test_term_may_not_exceed_the_statutory_maximum(cls, maximum):
     lot = mklot(cls=cls)
-    (plan,) = seize(EXE, BAOSHAN.code, [lot], T0, T0, maximum)  # served 2 March: counted from 3 March
-    assert (plan.term_rule, plan.term_days, plan.term_end) == (f"civil.{cls}", None, maximum)
-    err = refused(seize, EXE, BAOSHAN.code, [lot], T0, T0, maximum + timedelta(days=1))
+    plans = decisions.seize(EXE, BAOSHAN.code, [lot], T0, T0, maximum)
+    assert plans[0].term_days == (maximum - date(2026, 3, 2)).days + 1
+    err = refused(decisions.seize, EXE, BAOSHAN.code, [lot], T0, T0, maximum + timedelta(days=1))
     assert err.code == "term_too_long"
     assert [(c.lot_id, c.code) for c in err.conflicts] == [(1, "term_too_long")]
-    assert err.errors == {"term_end": [f"civil.{cls}: at most {maximum}"]}
+    assert err.errors == {"term_end": [f"{cls}: at most {maximum}"]}
 
 
 def test_term_too_long_names_only_the_lots_whose_class_it_exceeds():
     lots = [mklot(id=1, cls="movable"), mklot(id=2, cls="deposit"), mklot(id=3, cls="real_estate"),
             mklot(id=4, cls="deposit")]
-    err = refused(seize, EXE, BAOSHAN.code, lots, T0, T0, date(2027, 9, 1))
+    err = refused(decisions.seize, EXE, BAOSHAN.code, lots, T0, T0, date(2027, 9, 1))
     assert err.code == "term_too_long"
     assert [c.lot_id for c in err.conflicts] == [2, 4]
 
 
 @pytest.mark.parametrize("cls, last_day", [
-    ("movable", date(2028, 3, 2)), ("real_estate", date(2029, 3, 2)), ("deposit", date(2027, 3, 2))])
+    ("movable", date(2028, 3, 1)), ("real_estate", date(2029, 3, 1)), ("deposit", date(2027, 3, 1))])
 def test_default_term_is_the_maximum(cls, last_day):
-    (plan,) = seize(EXE, BAOSHAN.code, [mklot(cls=cls)], T0, T0, None)
-    assert (plan.term_days, plan.term_end) == (None, last_day)
-    seized = mklot(recorded(plan, 1, EXE, 1, T0), cls=cls)
+    plans = decisions.seize(EXE, BAOSHAN.code, [mklot(cls=cls)], T0, T0, None)
+    assert plans[0].term_days is None
+    seized = mklot(hold(1, EXE, 1, days=plans[0].term_days), cls=cls)
     v = view(seized, 1, T0)
-    assert (v.status, v.effective_from, v.term_end, v.no_fixed_term) == ("effective", T0, last_day, False)
+    assert (v.status, v.effective_from, v.term_end) == ("effective", T0, last_day)
     assert table(seized, end_of_term(last_day) - US) == {1: ("effective", 1)}
     assert table(seized, end_of_term(last_day)) == {1: ("expired", None)}
 
 
 def test_today_is_the_beijing_date():
     now = utc(2026, 1, 9, 16, 30)  # 00:30 on 10 January in Beijing
-    (plan,) = seize(EXE, BAOSHAN.code, [mklot()], now, now, None)
-    assert plan.term_end == date(2028, 1, 10)  # served on 10 January (Beijing), that day not counted
+    plans = decisions.seize(EXE, BAOSHAN.code, [mklot()], now, now, None)
+    seized = mklot(hold(1, EXE, 1, at=now, days=plans[0].term_days))
+    assert view(seized, 1, now).term_end == date(2028, 1, 9)
     # a term may end on "today" in Beijing even though it is still 9 January in UTC ...
-    assert seize(EXE, BAOSHAN.code, [mklot()], now, now, date(2026, 1, 10))[0].term_end == date(2026, 1, 10)
+    assert decisions.seize(EXE, BAOSHAN.code, [mklot()], now, now, date(2026, 1, 10))[0].term_days == 1
     # ... but not on the day before
-    err = refused(seize, EXE, BAOSHAN.code, [mklot()], now, now, date(2026, 1, 9))
+    err = refused(decisions.seize, EXE, BAOSHAN.code, [mklot()], now, now, date(2026, 1, 9))
     assert err.code == "validation_error" and "term_end" in err.errors
-
-
-@pytest.mark.parametrize("served_at, last_day", [
-    (bj(2026, 3, 1, 23, 59, 59, 999999), date(2028, 3, 1)),   # served the day before it was recorded
-    (bj(2026, 3, 2), date(2028, 3, 2)),                       # served at 00:00 on the day it was recorded
-    (T0, date(2028, 3, 2)),
-    (T0 + timedelta(minutes=5), date(2028, 3, 2)),            # within the clock's allowance
-    (bj(2025, 6, 30, 15), date(2027, 6, 30)),
-    (bj(2024, 3, 2, 10), date(2026, 3, 2)),                   # its last day is today: effective until 24:00
-])
-def test_an_effective_term_counts_from_the_day_of_service_not_counted(served_at, last_day):
-    (plan,) = seize(EXE, BAOSHAN.code, [mklot()], T0, served_at, None)
-    assert plan.term_end == last_day
-    seized = mklot(recorded(plan, 1, EXE, 1, T0))
-    assert view(seized, 1, T0).term_end == last_day
-    assert table(seized, end_of_term(last_day) - US) == {1: ("effective", 1)}
-    assert table(seized, end_of_term(last_day)) == {1: ("expired", None)}
-
-
-@pytest.mark.parametrize("served_at, cls, ended_on", [
-    (bj(2024, 3, 1, 23, 59), "movable", date(2026, 3, 1)),    # the longest term ended yesterday
-    (bj(2025, 3, 1, 9), "deposit", date(2026, 3, 1)),
-    (bj(2023, 3, 1, 9), "real_estate", date(2026, 3, 1)),
-])
-def test_a_term_counted_from_a_service_so_long_ago_that_it_has_ended_is_refused(served_at, cls, ended_on):
-    lots = [mklot(id=1, cls=cls), mklot(id=2, cls=cls)]
-    err = refused(seize, EXE, BAOSHAN.code, lots, T0, served_at, None)
-    assert err.code == "term_already_ended"
-    assert [(c.lot_id, c.code) for c in err.conflicts] == [(1, "term_already_ended"), (2, "term_already_ended")]
-    detail = (f"civil.{cls}: counted from the day of service, {beijing_date(served_at)}, "
-              f"the longest term ended on {ended_on}")
-    assert err.errors == {"served_at": [detail, detail]}
-    assert refused(seize, EXE, BAOSHAN.code, lots, T0, served_at, date(2026, 3, 2)).code == "term_already_ended"
-
-
-def test_a_queued_term_asked_for_counts_from_today_as_days():
-    lot = mklot(hold(1, EXE2, 1))
-    (plan,) = seize(EXE, BAOSHAN.code, [lot], T0, bj(2026, 2, 1), date(2026, 3, 31))
-    assert (plan.rank, plan.term_rule, plan.term_days, plan.term_end) == (2, "civil.movable", 30, None)
-    assert refused(seize, EXE, BAOSHAN.code, [lot], T0, T0, date(2028, 3, 2)).code == "term_too_long"
-    assert seize(EXE, BAOSHAN.code, [lot], T0, T0, date(2028, 3, 1))[0].term_days == 731  # 2 Mar 2026 counted
 
 
 @pytest.mark.parametrize("now, status", [
@@ -573,206 +504,20 @@ def test_a_default_queued_term_is_the_maximum_from_its_promotion_across_a_leap_d
                                                                                    expected_end):
     first = hold(1, EXE2, 1, at=registered - timedelta(hours=1), days=None)
     lot = mklot(first, cls=cls)
-    (plan,) = seize(EXE, BAOSHAN.code, [lot], registered, registered, None)
-    lot = replace(lot, holds=(end(first, released), recorded(plan, 2, EXE, 2, registered)))
+    (plan,) = decisions.seize(EXE, BAOSHAN.code, [lot], registered, registered, None)
+    lot = replace(lot, holds=(end(first, released), hold(2, EXE, 2, at=registered, days=plan.term_days)))
     v = view(lot, 2, released)
     assert (v.status, v.effective_from) == ("effective", released)
-    assert v.term_end == expected_end == last_day_counting(beijing_date(released), recorded_rule(
-        plan.term_rule, cls).max_months)
+    assert v.term_end == expected_end == max_term_end(beijing_date(released), cls)
 
 
 def test_a_default_queued_term_is_the_maximum_from_its_promotion_without_a_leap_day():
     registered, released = bj(2029, 1, 10, 10), bj(2030, 1, 10, 10)
     first = hold(1, EXE2, 1, at=registered - timedelta(hours=1))
     lot = mklot(first)
-    (plan,) = seize(EXE, BAOSHAN.code, [lot], registered, registered, None)
-    lot = replace(lot, holds=(end(first, released), recorded(plan, 2, EXE, 2, registered)))
+    (plan,) = decisions.seize(EXE, BAOSHAN.code, [lot], registered, registered, None)
+    lot = replace(lot, holds=(end(first, released), hold(2, EXE, 2, at=registered, days=plan.term_days)))
     assert view(lot, 2, released).term_end == date(2032, 1, 9)
-
-
-# ====================================================================================================
-# §4.3 The term policy: every row, to its boundary days
-# ====================================================================================================
-
-APPROVAL = "沪公（经）冻批字〔2026〕7号"
-SERVED_ON = date(2026, 3, 2)   # T0's Beijing date: terms served then count from 3 March
-# (case, kind, class, approval, row, the last day of its longest term served on SERVED_ON, what one renewal
-# of a term ending 30 June 2026 may reach at most); None: the law sets no maximum
-POLICY = [
-    (EXE, "seal", "movable", None, "civil.movable", date(2028, 3, 2), date(2028, 6, 30)),
-    (PRES, "distrain", "movable", None, "civil.movable", date(2028, 3, 2), date(2028, 6, 30)),
-    (EXE, "freeze", "movable", None, "civil.movable", date(2028, 3, 2), date(2028, 6, 30)),
-    (EXE, "seal", "real_estate", None, "civil.real_estate", date(2029, 3, 2), date(2029, 6, 30)),
-    (PRES, "freeze", "real_estate", None, "civil.real_estate", date(2029, 3, 2), date(2029, 6, 30)),
-    (EXE, "freeze", "deposit", None, "civil.deposit", date(2027, 3, 2), date(2027, 6, 30)),
-    (PRES, "seal", "deposit", None, "civil.deposit", date(2027, 3, 2), date(2027, 6, 30)),
-    (CRIM, "freeze", "deposit", None, "criminal.freeze.deposit", date(2026, 9, 2), date(2026, 12, 31)),
-    (CRIM, "freeze", "deposit", APPROVAL, "criminal.freeze.deposit.major", date(2027, 3, 2), date(2027, 6, 30)),
-    (CRIM, "seal", "movable", None, "criminal.goods.movable", None, None),
-    (CRIM, "distrain", "movable", None, "criminal.goods.movable", None, None),
-    (CRIM, "seal", "real_estate", None, "criminal.goods.real_estate", None, None),
-]
-POLICY_IDS = [f"{case.kind}-{kind}-{cls}" + ("-major" if approval else "") for case, kind, cls, approval, *_ in POLICY]
-
-
-def test_every_policy_row_is_tested_and_names_its_legal_source():
-    assert {row for *_, row, _, _ in POLICY} == {r.key for r in RULES}
-    assert len({r.key for r in RULES}) == len(RULES)
-    for r in RULES:
-        assert r.source.startswith("《") and r.procedure in ("civil", "criminal"), r
-        assert r.term_required == (r.max_months is not None) == (r.renewal_months is not None), r
-        assert set(r.seizure_kinds) <= set(SEIZURE_KINDS) and r.property_class in PROPERTY_CLASSES, r
-    # no two rows for one seizure: the table decides every case alone
-    keys = [(r.procedure, k, r.property_class, r.major_case) for r in RULES for k in r.seizure_kinds]
-    assert len(keys) == len(set(keys))
-
-
-@pytest.mark.parametrize("case, kind, cls, approval, row, longest, renewal", POLICY, ids=POLICY_IDS)
-def test_the_default_term_of_every_row_counted_from_service(case, kind, cls, approval, row, longest, renewal):
-    (plan,) = seize(case, case.acting_unit, [mklot(cls=cls)], T0, T0, None, kind, approval)
-    assert (plan.rank, plan.term_rule, plan.term_days, plan.term_end) == (1, row, None, longest)
-    lot = mklot(recorded(plan, 1, case, 1, T0), cls=cls)
-    v = view(lot, 1, T0)
-    assert (v.status, v.term_end, v.no_fixed_term) == ("effective", longest, longest is None)
-    if longest is None:  # no fixed term: seized until an act, never expiring
-        assert table(lot, utc(8999, 1, 1)) == {1: ("effective", 1)}
-        assert lot_flags(lot, queue_at(lot, utc(8999, 1, 1)), utc(8999, 1, 1)) == []
-        assert seized_until(lot) == UNTIL_AN_ACT
-    else:
-        assert table(lot, end_of_term(longest) - US) == {1: ("effective", 1)}
-        assert table(lot, end_of_term(longest)) == {1: ("expired", None)}
-        assert seized_until(lot) == end_of_term(longest)
-        assert "expiring" in lot_flags(lot, queue_at(lot, end_of_term(longest) - timedelta(days=30)), end_of_term(
-            longest) - timedelta(days=30))
-
-
-@pytest.mark.parametrize("case, kind, cls, approval, row, longest, renewal", POLICY, ids=POLICY_IDS)
-def test_a_term_asked_for_up_to_the_longest_of_every_row(case, kind, cls, approval, row, longest, renewal):
-    lot = mklot(cls=cls)
-    asked = longest or date(2099, 12, 31)  # where the law sets none, the document's term stands, however long
-    (plan,) = seize(case, case.acting_unit, [lot], T0, T0, asked, kind, approval)
-    assert (plan.term_rule, plan.term_end) == (row, asked)
-    seized = mklot(recorded(plan, 1, case, 1, T0), cls=cls)
-    assert (view(seized, 1, T0).term_end, view(seized, 1, T0).no_fixed_term) == (asked, False)
-    assert table(seized, end_of_term(asked)) == {1: ("expired", None)}
-    if longest is not None:
-        err = refused(seize, case, case.acting_unit, [lot], T0, T0, longest + timedelta(days=1), kind, approval)
-        assert (err.code, err.errors) == ("term_too_long", {"term_end": [f"{row}: at most {longest}"]})
-
-
-@pytest.mark.parametrize("case, kind, cls, approval, row, longest, renewal", POLICY, ids=POLICY_IDS)
-def test_a_queued_term_of_every_row_counts_from_the_day_it_becomes_effective(case, kind, cls, approval, row,
-                                                                             longest, renewal):
-    first = hold(1, EXE5, 1, at=T0 - timedelta(hours=1))
-    lot = mklot(first, cls=cls)
-    (plan,) = seize(case, case.acting_unit, [lot], T0, T0, None, kind, approval)
-    assert (plan.rank, plan.term_rule, plan.term_days, plan.term_end) == (2, row, None, None)
-    lot = replace(lot, holds=(end(first, R), recorded(plan, 2, case, 2, T0)))
-    queued = view(lot, 2, R - US)
-    assert (queued.status, queued.term_end, queued.no_fixed_term) == ("queued", None, longest is None)
-    v = view(lot, 2, R)  # promoted at 15:30 on 5 May 2026, that day counted
-    months = recorded_rule(row, cls).max_months
-    expected = None if months is None else last_day_counting(date(2026, 5, 5), months)
-    assert (v.status, v.effective_from, v.term_end, v.no_fixed_term) == ("effective", R, expected, longest is None)
-    if expected is not None:
-        assert table(lot, end_of_term(expected)) == {1: ("released", None), 2: ("expired", None)}
-
-
-@pytest.mark.parametrize("case, kind, cls, approval, row, longest, renewal", POLICY, ids=POLICY_IDS)
-def test_a_renewal_under_every_row_adds_at_most_its_renewal_maximum(case, kind, cls, approval, row, longest,
-                                                                   renewal):
-    (plan,) = seize(case, case.acting_unit, [mklot(cls=cls)], T0, T0, date(2026, 6, 30), kind, approval)
-    lot = mklot(recorded(plan, 1, case, 1, T0), cls=cls)
-    furthest = renewal or date(2099, 12, 31)
-    assert decisions.renew(case, case.acting_unit, 1, [lot], RENEW_AT, furthest) == [(1, furthest)]
-    if renewal is not None:
-        err = refused(decisions.renew, case, case.acting_unit, 1, [lot], RENEW_AT, renewal + timedelta(days=1))
-        assert (err.code, err.errors) == ("term_too_long", {"term_end": [f"at most {renewal}"]})
-
-
-OPEN_ENDED = [(p, i) for p, i in zip(POLICY, POLICY_IDS) if p[5] is None]
-
-
-@pytest.mark.parametrize("case, kind, cls, approval, row, longest, renewal", [p for p, _ in OPEN_ENDED],
-                         ids=[i for _, i in OPEN_ENDED])
-def test_a_seizure_with_no_fixed_term_is_not_renewed_and_names_its_holder_so(case, kind, cls, approval, row, longest,
-                                                                            renewal):
-    (plan,) = seize(case, case.acting_unit, [mklot(cls=cls)], T0, T0, None, kind, approval)
-    lot = mklot(recorded(plan, 1, case, 1, T0), hold(2, EXE, 2, at=T0 + timedelta(hours=1)), cls=cls)
-    err = refused(decisions.renew, case, case.acting_unit, 1, [lot], RENEW_AT, date(2026, 12, 31))
-    assert err.code == "no_fixed_term"
-    assert [(c.lot_id, c.code, c.term_end, c.no_fixed_term) for c in err.conflicts] == [
-        (1, "no_fixed_term", None, True)]
-    # a case behind it, or with no seizure there, is told the holder's seizure has no last day
-    for other in (EXE, EXE2):
-        (c, *_) = decisions.disposal_conflicts(other, lot, RENEW_AT, override=True)
-        assert (c.code, c.holder_case_id, c.term_end, c.no_fixed_term) == (
-            "not_effective_holder" if other is EXE else "not_seized_by_case", case.id, None, True)
-        assert c.as_dict()["no_fixed_term"] is True and c.as_dict()["term_end"] is None
-    again = refused(seize, case, case.acting_unit, [lot], RENEW_AT, RENEW_AT, None, kind)
-    assert [(c.code, c.term_end, c.no_fixed_term) for c in again.conflicts] == [("already_seized_by_case", None, True)]
-
-
-@pytest.mark.parametrize("case, kind, cls", [
-    (CRIM, "freeze", "movable"),       # a criminal case freezes funds ...
-    (CRIM, "freeze", "real_estate"),
-    (CRIM, "seal", "deposit"),         # ... and does not seal or distrain them
-    (CRIM, "distrain", "deposit"),
-    (CRIM, "distrain", "real_estate"),  # real estate is sealed, never taken away
-])
-def test_a_seizure_the_law_does_not_provide_is_refused_naming_every_lot(case, kind, cls):
-    lots = [mklot(id=1, cls=cls), mklot(id=2, cls="movable" if cls != "movable" else "deposit"), mklot(id=3, cls=cls)]
-    allowed = rule_for(case.kind, kind, lots[1].property_class) is not None
-    err = refused(seize, case, case.acting_unit, lots, T0, T0, None, kind)
-    assert err.code == "seizure_kind_not_applicable"
-    named = [1, 2, 3] if not allowed else [1, 3]
-    assert [(c.lot_id, c.code) for c in err.conflicts] == [(i, "seizure_kind_not_applicable") for i in named]
-    assert err.errors["kind"][0] == f"a criminal case may not {kind} {cls} property"
-
-
-@pytest.mark.parametrize("case, kind", [(EXE, "freeze"), (PRES, "seal"), (CRIM, "seal"), (CRIM, "distrain")])
-def test_an_approval_document_only_lengthens_a_criminal_freeze(case, kind):
-    err = refused(seize, case, case.acting_unit, [mklot(cls="deposit")], T0, T0, None, kind, APPROVAL)
-    assert err.code == "validation_error" and list(err.errors) == ["approval_document_no"]
-    err = refused(seize, CRIM, CRIM.acting_unit, [mklot(cls="movable")], T0, T0, None, "freeze", APPROVAL)
-    assert err.code == "seizure_kind_not_applicable"
-
-
-def test_a_criminal_freeze_of_six_months_served_at_a_months_end():
-    (plan,) = seize(CRIM, CRIM.acting_unit, [mklot(cls="deposit")], utc(2026, 9, 1), bj(2026, 8, 31, 10), None,
-                    "freeze")
-    assert plan.term_end == date(2027, 2, 28)  # no 31 February: the month's last day
-
-
-# -- holds recorded before the table ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("case, cls, days, registered, last_day", [
-    # the term they were given: the civil maximum of the class from the Beijing date they took effect, that
-    # day counted, whatever the case and whenever served
-    (EXE, "movable", None, T0, date(2028, 3, 1)),
-    (CRIM, "movable", None, T0, date(2028, 3, 1)),       # a criminal distraint of goods: two years, as then
-    (CRIM, "deposit", None, T0, date(2027, 3, 1)),       # a criminal freeze: one year, as then
-    (EXE, "real_estate", None, bj(2028, 2, 29, 9), date(2031, 2, 28)),
-    (EXE, "movable", 30, T0, date(2026, 3, 31)),
-    (CRIM, "movable", 1000, T0, date(2028, 3, 1)),       # never beyond that maximum
-])
-def test_a_hold_recorded_before_the_table_keeps_the_term_it_had(case, cls, days, registered, last_day):
-    lot = mklot(hold(1, case, 1, at=registered, days=days), cls=cls)
-    assert lot.holds[0].term_rule is None and recorded_rule(None, cls) is BEFORE_THE_TABLE[cls]
-    v = view(lot, 1, registered)
-    assert (v.status, v.term_end, v.no_fixed_term) == ("effective", last_day, False)
-    assert table(lot, end_of_term(last_day)) == {1: ("expired", None)}
-    assert seized_until(lot) == end_of_term(last_day)
-    renewal = last_day_counting(last_day + timedelta(days=1), BEFORE_THE_TABLE[cls].renewal_months)
-    assert decisions.renew(case, case.acting_unit, 1, [lot], registered, renewal) == [(1, renewal)]
-    err = refused(decisions.renew, case, case.acting_unit, 1, [lot], registered, renewal + timedelta(days=1))
-    assert err.code == "term_too_long"
-
-
-def test_a_queued_hold_recorded_before_the_table_counts_its_maximum_as_it_did():
-    first = hold(1, EXE5, 1, at=T0 - timedelta(hours=1))
-    lot = mklot(end(first, R), hold(2, CRIM, 2, at=T0, days=None), cls="deposit")
-    assert view(lot, 2, R).term_end == date(2027, 5, 4)  # one civil year from 5 May 2026, that day counted
 
 
 # ====================================================================================================

@@ -120,11 +120,8 @@ def seed(base: str, tokens: dict[str, str]) -> dict[str, str]:
                                                "served_at": served, "lot_ids": ids[:4]})
     created(base, other, "/seizures", {"case_id": preservation["id"], "kind": "freeze", "document_no": "封2",
                                        "served_at": served, "term_end": "2026-12-31", "lot_ids": ids[2:6]})
-    # a criminal seal of real estate and goods has no fixed term; a major case's freeze of a deposit, a year
-    created(base, cop, "/seizures", {"case_id": criminal["id"], "kind": "seal", "document_no": "封扣1",
+    created(base, cop, "/seizures", {"case_id": criminal["id"], "kind": "distrain", "document_no": "扣1",
                                      "served_at": served, "lot_ids": [ids[1], ids[6]]})
-    created(base, cop, "/seizures", {"case_id": criminal["id"], "kind": "freeze", "document_no": "冻1",
-                                     "served_at": served, "approval_document_no": "冻批1", "lot_ids": [ids[5]]})
     created(base, court, f"/lots/{ids[3]}/objections", {"document_no": "异1", "claimant": "案外人"})
     created(base, court, f"/lots/{ids[7]}/split", {"document_no": "拆1", "parts": [
         {"card_no": "SEED-0007-A", "weight_t": "4.0000"}, {"card_no": "SEED-0007-B", "weight_t": "4.2500"}]})

@@ -135,13 +135,11 @@ def ids(lots: Iterable[dict]) -> list[int]:
 
 
 def seize_body(case: dict, lots: Iterable[dict], document_no: str, served_at: str = SERVED,
-               term_end: str | None = None, kind: str = "seal", approval_document_no: str | None = None) -> dict:
+               term_end: str | None = None, kind: str = "seal") -> dict:
     body = {"case_id": case["id"], "kind": kind, "document_no": document_no, "served_at": served_at,
             "lot_ids": ids(lots)}
     if term_end is not None:
         body["term_end"] = term_end
-    if approval_document_no is not None:
-        body["approval_document_no"] = approval_document_no
     return body
 
 

@@ -62,11 +62,9 @@ class World:
         return case, lot, made
 
     def criminal(self) -> tuple[dict, dict, dict]:
-        """A criminal case the police unit acts for, holding the effective seizure on a fresh lot (a distraint
-        whose document sets a term, so that it can be renewed)."""
+        """A criminal case the police unit acts for, holding the effective seizure on a fresh lot."""
         case, lot = self.case("police", "criminal"), self.lot()
-        return case, lot, seize(self.u["police"], case, [lot], f"沪公扣{self.n}", kind="distrain",
-                                term_end="2026-12-31")
+        return case, lot, seize(self.u["police"], case, [lot], f"沪公扣{self.n}", kind="distrain")
 
     def objection(self) -> dict:
         lot = self.lot()

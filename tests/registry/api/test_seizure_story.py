@@ -168,8 +168,7 @@ def test_police_takeover_and_conversion_keep_seizures_ranks_and_terms(app, sessi
     lots = register_lots(b, ["5.0000", "6.0000", "7.0000"])
     cw, cp = open_case(w, W_NO, "preservation"), open_case(p, P_NO, "criminal")
     sw = seize(w, cw, lots[:2], "W-1", term_end="2026-12-31")
-    # a criminal distraint has no term of its own; this document sets one
-    sp = seize(p, cp, lots[1:], "沪公经扣字〔2025〕12号", kind="distrain", term_end="2026-09-30")
+    sp = seize(p, cp, lots[1:], "沪公经扣字〔2025〕12号", kind="distrain")
     assert lot_view(b, lots[1])["flags"] == ["criminal_civil"]
     views = {lot["id"]: lot_view(b, lot)["seizures"] for lot in lots}
 

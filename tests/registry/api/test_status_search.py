@@ -1,9 +1,8 @@
 """`GET /lots?status=` answered by the database gives exactly what the rules give, lot by lot, at any time.
 
 A mixed registry (free, seized, queued, expired, promoted on expiry or release, released, renewed, disposed,
-split lots of every property class; criminal freezes of six months and of a year, served before they were
-recorded; seizures with no fixed term, effective or queued, and what queues behind them) is searched at
-instants the test clock moves to, page by page, and compared with `rules.lot_status` over every lot.
+split lots of every property class) is searched at instants the test clock moves to, page by page, and
+compared with `rules.lot_status` over every lot.
 """
 from __future__ import annotations
 
@@ -35,27 +34,7 @@ def _registry(units) -> tuple[list[dict], dict]:
     ok(release(b, first, "解1", [movable[3]["id"]]))  # released: free again
     ok(execute(b, c1, [movable[5]], "执1"), 201)  # disposed
     ok(split(b, movable[6], [("MV-0007-1", "0.4000"), ("MV-0007-2", "0.6000")], "拆1"), 201)
-    criminal, made = _criminal(units, c1, c2)
-    return movable + deposit + estate + criminal, {"b": b, "c1": c1, "c2": c2, "c3": c3, "first": first,
-                                                   "later": later, **made}
-
-
-def _criminal(units, c1: dict, c2: dict) -> tuple[list[dict], dict]:
-    """Police seizures under the criminal rows of the term table, with civil ones around them."""
-    b, p = units["baoshan"], units["police"]
-    funds = register_lots(b, ["4.0000"] * 4, prefix="CF", property_class="deposit")
-    goods = register_lots(b, ["5.0000"] * 3, prefix="CG")
-    land = register_lots(b, ["6.0000"], prefix="CR", property_class="real_estate")
-    cp = open_case(p, "沪公经立字（2026）1号", "criminal")
-    seize(p, cp, funds[:1], "冻1", kind="freeze")  # six months from service on 1 March
-    seize(p, cp, funds[1:2], "冻2", kind="freeze", served_at="2025-09-20T02:00:00Z")  # ends 20 March
-    seize(p, cp, funds[2:3], "冻3", kind="freeze", approval_document_no="沪公经冻批（2026）1号")  # a year
-    seize(b, c1, funds[3:4], "封7", term_end="2026-04-30")
-    seize(p, cp, funds[3:4], "冻4", kind="freeze")  # queued: six months from its promotion
-    open_ended = seize(p, cp, goods[:2] + land, "封扣1")  # a criminal seal of goods and of real estate: no fixed term
-    seize(b, c2, goods[:2] + land, "封8", term_end="2026-06-30")  # queued behind a seizure with no fixed term
-    seize(p, cp, goods[2:], "封9", kind="distrain", term_end="2026-05-15")  # no maximum, but a term is set
-    return funds + goods + land, {"police": p, "open_ended": open_ended, "goods": goods, "land": land}
+    return movable + deposit + estate, {"b": b, "c1": c1, "c2": c2, "c3": c3, "first": first, "later": later}
 
 
 def _searched(reader, status: str, extra: str = "") -> list[int]:
@@ -90,15 +69,12 @@ def _moments(clock, units, made):
     clock.advance(days=5)
     yield "a short term has ended; its queue moved on"
     ok(release(made["b"], made["later"], "解6"))
-    ok(release(made["police"], made["open_ended"], "解9", [made["goods"][0]["id"]]))
-    yield "released after a promotion; a seizure with no fixed term released, the one behind it promoted"
+    yield "released after a promotion"
     ok(renew(made["b"], made["first"], "2027-06-30", "续4"))
     clock.advance(days=120)
     yield "renewed, the short terms over"
     clock.advance(days=240)
     yield "a deposit's year counted from its registration is over, not from its promotion"
-    ok(release(made["police"], made["open_ended"], "解10", [made["land"][0]["id"]]))
-    yield "the real estate's seizure with no fixed term released: the civil one behind it starts its days"
     clock.advance(days=20)
     yield "the promoted deposit terms are over"
     clock.advance(days=400)
@@ -106,7 +82,7 @@ def _moments(clock, units, made):
     clock.advance(days=380)
     yield "maximum movable terms are over"
     clock.advance(days=400)
-    yield "every term is over; the seizures with no fixed term still hold"
+    yield "everything is over"
 
 
 def test_status_search_equals_the_rules_as_time_moves(app, session, units, clock):

@@ -147,8 +147,7 @@ def test_renewal_after_expiry_is_409_and_only_a_new_seizure_at_the_end_follows(a
 def test_a_queued_term_starts_on_promotion_counts_beijing_days_and_is_capped(app, session, units, clock):
     lots, (cw, cb, cy), (sw, sb, sy) = three_in_a_queue(units, ("12.0000",), w_term=None, b_term="2026-03-31")
     (lot,) = lots
-    # default: the 2-year maximum from service on 1 March, that day not counted: 2 Mar 2026 … 1 Mar 2028
-    assert per_lot(sw)[lot["id"]]["term_end"] == "2028-03-01"
+    assert per_lot(sw)[lot["id"]]["term_end"] == "2028-03-01"  # default: the 2-year maximum, 2 Mar 2026 … 1 Mar 2028
     assert lot_view(units["auditor"], lot)["seizures"][1]["term_end"] is None
 
     # days are Beijing days: half an hour after midnight in Beijing it is 3 March, though still 2 March in UTC
@@ -158,10 +157,9 @@ def test_a_queued_term_starts_on_promotion_counts_beijing_days_and_is_capped(app
         problem = assert_problem(try_seize(units["wuxi"], cw, [late], "W-2", term_end="2026-03-02"), 422,
                                  "validation_error")
         assert "term_end" in problem["errors"]
-    # served now, on 3 March in Beijing; that day not counted: 4 March 2026 … 3 March 2028
-    sw2 = seize(units["wuxi"], cw, [late], "W-2", served_at=iso(clock.now))
-    assert per_lot(sw2)[late["id"]]["term_end"] == "2028-03-03"
-    sb2 = seize(units["baoshan"], cb, [late], "B-2")  # queued, the default: two years from its promotion
+    sw2 = seize(units["wuxi"], cw, [late], "W-2")
+    assert per_lot(sw2)[late["id"]]["term_end"] == "2028-03-02"  # 3 March 2026 … 2 March 2028
+    sb2 = seize(units["baoshan"], cb, [late], "B-2")  # 731 days too: 3 March 2026 … 2 March 2028 holds 29 Feb
 
     # Baoshan asked for 30 days (2 … 31 March); the days count from when it becomes effective
     clock.now = beijing_midnight_after("2026-03-11") + timedelta(hours=3)  # 12 March, 03:00 Beijing
@@ -174,12 +172,12 @@ def test_a_queued_term_starts_on_promotion_counts_beijing_days_and_is_capped(app
     head = lot_view(units["auditor"], lot)["seizures"][0]
     assert (head["seizure_id"], head["status"], head["term_end"]) == (sy["id"], "effective", "2028-04-10")
 
-    # on the late lot Baoshan's default runs from its promotion at 24:00 on 3 March 2028: that whole day,
-    # 4 March, counts, so two years end on 3 March 2030
-    clock.now = beijing_midnight_after("2028-03-03")
+    # on the late lot Baoshan's 731 days would run from 3 March 2028 to 3 March 2030, but two years from
+    # 3 March 2028 end on 2 March 2030: the maximum caps the term
+    clock.now = beijing_midnight_after("2028-03-02")
     head = lot_view(units["auditor"], late)["seizures"][0]
-    assert (head["seizure_id"], head["status"], head["term_end"]) == (sb2["id"], "effective", "2030-03-03")
-    assert head["effective_from"].startswith("2028-03-03T16:00:00")
+    assert (head["seizure_id"], head["status"], head["term_end"]) == (sb2["id"], "effective", "2030-03-02")
+    assert head["effective_from"].startswith("2028-03-02T16:00:00")
     assert_audit_clean(app, session, units["auditor"])
 
 
