@@ -13,7 +13,12 @@ from .sets import among
 
 def unit_names(session: Session, conflicts: list[Conflict]) -> dict[str, str]:
     """The names of the units the conflicts name as holders, in one query (none when they name no unit)."""
-    codes = {c.holder_unit for c in conflicts if c.holder_unit is not None and c.holder_unit_name is None}
+    return names_of(session, {c.holder_unit for c in conflicts
+                              if c.holder_unit is not None and c.holder_unit_name is None})
+
+
+def names_of(session: Session, codes: set[str]) -> dict[str, str]:
+    """Unit code → name for the codes given, in one query (none for no codes)."""
     if not codes:
         return {}
     query = select(Unit.code, Unit.name).where(among(session, Unit.code, codes))

@@ -14,12 +14,12 @@ from typing import Any, Iterator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Case, CaseAssistant, Hold, Unit
+from ..models import Case, CaseAssistant, Hold
 from ..rules import HoldView, LotFacts, end_of_term, queue_at
 from ..rules.terms import EXPIRING_WINDOW
 from .facts import lot_facts
 from .ledger_log import ledger_time
-from .sets import among
+from .holders import names_of
 
 
 def _unit_case_ids(session: Session, unit: str) -> set[int]:
@@ -36,18 +36,11 @@ def notifications(session: Session, unit: str, now: datetime, after: str | None,
     found = [n for lot in lot_facts(session, sorted(lot_ids)) for n in _lot_events(lot, cases, now)]
     found = sorted((n for n in found if after is None or n["id"] > after), key=lambda n: n["id"])
     page = found[:limit]
-    names = _unit_names(session, {n[k] for n in page for k in ("unit", "behind_unit", "joined_unit") if n[k]})
+    names = names_of(session, {n[k] for n in page for k in ("unit", "behind_unit", "joined_unit") if n[k]})
     for n in page:
         for k in ("unit", "behind_unit", "joined_unit"):
             n[f"{k}_name"] = names.get(n[k]) if n[k] else None
     return page, page[-1]["id"] if len(found) > limit else None
-
-
-def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    query = select(Unit.code, Unit.name).where(among(session, Unit.code, codes))
-    return dict(session.connection().execute(query).all())
 
 
 def _lot_events(lot: LotFacts, cases: set[int], now: datetime) -> Iterator[dict[str, Any]]:
